@@ -1,0 +1,1 @@
+"""The Kefu application: composition root, CLI, web server and the message pipeline."""

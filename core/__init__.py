@@ -1,0 +1,1 @@
+"""Platform-neutral core: types, settings, errors, storage, LLM backends."""

@@ -1,0 +1,41 @@
+"""The one error hierarchy. Chain causes with ``raise ... from e``."""
+
+
+class KefuError(Exception):
+    """Base of every error Kefu raises on purpose."""
+
+
+class ConfigError(KefuError):
+    """Settings are missing or inconsistent."""
+
+
+class InputError(KefuError):
+    """A request or message that cannot be processed as sent (malformed JSON, missing fields)."""
+
+
+class StorageError(KefuError):
+    """The database failed."""
+
+
+class KnowledgeError(KefuError):
+    """The knowledge base failed: loading, embedding or the vector store."""
+
+
+class LoaderError(KnowledgeError):
+    """One source file could not be parsed; the rest of the batch goes on."""
+
+
+class VectorStoreError(KnowledgeError):
+    """The vector store (ChromaDB) failed or is unreachable."""
+
+
+class LLMError(KefuError):
+    """A language-model backend failed or timed out."""
+
+
+class AdapterError(KefuError):
+    """A platform adapter failed to receive or deliver."""
+
+
+class PermissionDenied(KefuError):
+    """Someone asked for an action they are not allowed to take."""

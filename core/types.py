@@ -1,0 +1,101 @@
+"""Frozen, platform-neutral messages that cross the seam between adapters and the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+JSONValue = Any
+"""A value that `json.dumps` accepts; `raw` payloads hold JSON, never SDK objects."""
+
+
+@dataclass(slots=True, frozen=True)
+class ConversationKey:
+    """Identifies one conversation: who, where, on which platform.
+
+    Sending by key (not by "reply to this event") lets a human agent's answer reach the
+    customer later.
+    """
+
+    platform: str
+    chat_id: str
+    user_id: str
+    thread_id: str | None = None
+
+    def as_str(self) -> str:
+        """Stable string form used as the database key, e.g. ``rest:alice:alice:``."""
+        return f"{self.platform}:{self.chat_id}:{self.user_id}:{self.thread_id or ''}"
+
+    @classmethod
+    def parse(cls, text: str) -> ConversationKey:
+        """Inverse of :meth:`as_str`.
+
+        Raises:
+            ValueError: if ``text`` does not have four colon-separated parts.
+        """
+        parts = text.split(":")
+        if len(parts) < 4:
+            raise ValueError(f"not a conversation key: {text!r}")
+        platform, chat_id, user_id = parts[0], parts[1], parts[2]
+        thread = ":".join(parts[3:])
+        return cls(platform, chat_id, user_id, thread or None)
+
+
+@dataclass(slots=True, frozen=True)
+class Button:
+    """A quick reply: the customer sees ``title``; the bot receives ``payload`` as text."""
+
+    title: str
+    payload: str
+
+
+@dataclass(slots=True, frozen=True)
+class Citation:
+    """Where an answer came from."""
+
+    source: str
+    title: str
+    section: str | None = None
+    chunk_id: str | None = None
+    score: float | None = None
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "source": self.source,
+            "title": self.title,
+            "section": self.section,
+            "chunk_id": self.chunk_id,
+            "score": self.score,
+        }
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True, frozen=True)
+class IncomingMessage:
+    """One customer message, converted from a platform event by an adapter."""
+
+    message_id: str
+    key: ConversationKey
+    text: str
+    sender_name: str | None = None
+    timestamp: datetime = field(default_factory=utcnow)
+    parts: tuple[str, ...] = ()
+    """Kinds of non-text parts (``"photo"``, ``"file"``); the bot answers text only for now."""
+    raw: Mapping[str, JSONValue] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class OutgoingMessage:
+    """One bot (or agent) message, rendered by each adapter as the platform allows."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    intent: str | None = None
+    custom: Mapping[str, JSONValue] = field(default_factory=dict)
+    """Extra machine-readable data: handoff state, answer kind, confidence."""

@@ -1,0 +1,1 @@
+"""Knowledge base: loaders, chunking, embeddings, ChromaDB store, hybrid retrieval, reload."""

@@ -1,0 +1,59 @@
+"""What the knowledge base hands to the rest of the bot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+ChunkKind = Literal["faq", "doc"]
+
+
+@dataclass(slots=True, frozen=True)
+class Passage:
+    """One retrieved chunk with its provenance and a calibrated relevance score.
+
+    ``score`` is comparable across queries (it is what the answer policy's thresholds are
+    applied to); ``rank`` is its position in the fused ranking, starting at 1.
+    """
+
+    chunk_id: str
+    text: str
+    source: str
+    title: str
+    section: str | None
+    kind: ChunkKind
+    score: float
+    rank: int = 1
+    question: str | None = None
+    answer: str | None = None
+    category: str | None = None
+    language: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    failed: Mapping[str, str] = field(default_factory=dict)
+    """Source path -> reason it could not be parsed."""
+
+
+@dataclass(slots=True, frozen=True)
+class KBStats:
+    sources: int
+    chunks: int
+    faq_entries: int
+    embedder: str
+    collection: str
+
+
+class Retriever(Protocol):
+    """The part of the knowledge base the answer policy needs."""
+
+    def search(
+        self, query: str, k: int = 5, filters: Mapping[str, str] | None = None
+    ) -> Sequence[Passage]: ...
