@@ -16,7 +16,8 @@ class EventKind(StrEnum):
     "buttons": [...]}; text: the reply. answer_kind is one of AnswerKind."""
 
     UNDERSTANDING = "understanding"
-    """payload: {"intent", "confidence", "entities": {...}, "sentiment": float, "frustrated": bool}"""
+    """payload: {"intent", "confidence", "entities": {...}, "sentiment": float,
+    "frustrated": bool}"""
 
     HANDOFF = "handoff"
     """payload: {"action": "escalated"|"claimed"|"released"|"closed"|"cancelled", "reason",

@@ -9,13 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from core.config.channels import DiscordSettings, TelegramSettings, WeComSettings
+from core.config.dialogue import DialogueSettings
+from core.config.feedback import FeedbackSettings
+from core.config.handoff import HandoffSettings
+from core.config.llm import LLMSettings
 
 DEMO_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo"
 
@@ -63,14 +69,6 @@ class KnowledgeSettings(BaseModel):
     )
 
 
-class LLMSettings(BaseModel):
-    backend: Literal["none", "openai", "transformers"] = "none"
-    model: str | None = None
-    base_url: str | None = None
-    api_key: SecretStr | None = None
-    timeout_s: float = 30.0
-
-
 class LoggingSettings(BaseModel):
     level: str = "INFO"
     json_logs: bool = False
@@ -92,6 +90,12 @@ class KefuSettings(BaseSettings):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    wecom: WeComSettings = Field(default_factory=WeComSettings)
     admins: dict[str, list[str]] = Field(
         default_factory=lambda: {"console": ["*"]},
         description="Admin user ids per platform; `*` makes everyone on that platform an admin "

@@ -1,0 +1,1 @@
+"""Settings sections, one module per room; `core.settings.KefuSettings` aggregates them."""
