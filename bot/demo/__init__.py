@@ -1,0 +1,1 @@
+"""Demo data for the bundled Xinghe Electronics shop: products and sample orders."""
