@@ -22,6 +22,7 @@ from core.config.dialogue import DialogueSettings
 from core.config.feedback import FeedbackSettings
 from core.config.handoff import HandoffSettings
 from core.config.llm import LLMSettings
+from core.config.logs import LoggingSettings
 
 DEMO_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo"
 
@@ -53,25 +54,57 @@ class KnowledgeSettings(BaseModel):
         "Encoder; sentence-transformers: `embedder_model` by name or path; hashing: tests only.",
     )
     embedder_model: str | None = None
+    embedder_query_prefix: str | None = Field(
+        default=None,
+        description="sentence-transformers only: text put before each query (default: the "
+        "model's own `query` prompt, if any).",
+    )
+    embedder_passage_prefix: str | None = Field(
+        default=None,
+        description="sentence-transformers only: text put before each passage (default: the "
+        "model's own `passage`/`document` prompt, if any).",
+    )
+    allow_model_download: bool = Field(
+        default=False,
+        description="Let sentence-transformers fetch `embedder_model`/`reranker_model` from the "
+        "Hugging Face Hub; off by default so an offline machine fails fast instead of hanging.",
+    )
+    embed_batch_size: int = Field(default=32, description="Texts per embedding call.")
     reranker_model: str | None = Field(default=None, description="Optional CrossEncoder.")
+    rerank_candidates: int = Field(
+        default=20, description="Fused hits the CrossEncoder re-orders (when configured)."
+    )
     chroma_url: str | None = Field(
         default=None, description="http://host:port of a Chroma server; default embedded."
     )
-    collection: str = "kefu"
-    chunk_size: int = 400
-    chunk_overlap: int = 60
+    collection: str = Field(
+        default="kefu",
+        description="Collection name prefix; the embedder's name is appended, so switching "
+        "embedders builds a fresh index on the next reload.",
+    )
+    chunk_size: int = Field(default=400, description="Characters per document chunk.")
+    chunk_overlap: int = Field(default=60, description="Characters shared by adjacent chunks.")
+    max_file_mb: float = Field(
+        default=20.0, description="Source files larger than this are refused, not loaded."
+    )
     top_k: int = 5
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
+        default="hybrid",
+        description="hybrid: dense and BM25 fused by reciprocal rank; dense or bm25 alone "
+        "(for comparison).",
+    )
+    candidates: int = Field(
+        default=50, description="Hits each retriever contributes before fusion."
+    )
+    rrf_k: float = Field(default=60.0, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in RRF.")
+    bm25_weight: float = Field(default=1.0, description="Weight of the BM25 ranking in RRF.")
     faq_threshold: float = Field(
         default=0.0, description="Relevance above which a matched FAQ is answered directly."
     )
     answer_threshold: float = Field(
         default=0.0, description="Relevance below which the bot says it does not know."
     )
-
-
-class LoggingSettings(BaseModel):
-    level: str = "INFO"
-    json_logs: bool = False
 
 
 class KefuSettings(BaseSettings):

@@ -1,0 +1,107 @@
+"""The composition root: builds every service from one settings object and wires them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import structlog
+from aiohttp import web
+from knowledge.base import KnowledgeBase
+
+from bot.adapters.base import Adapter
+from bot.adapters.web.chat import WebChatChannel
+from bot.adapters.web.rest import RestChannel
+from bot.admin import AdminCommands
+from bot.logs import configure_logging
+from bot.pipeline import Pipeline
+from core.errors import AdapterError
+from core.settings import KefuSettings
+from core.storage import ConversationStore, Database
+from core.types import ConversationKey, IncomingMessage, OutgoingMessage
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Kefu:
+    """One running bot: storage, knowledge, pipeline and the channels that reach customers."""
+
+    settings: KefuSettings
+    db: Database
+    store: ConversationStore
+    knowledge: KnowledgeBase
+    admin: AdminCommands = field(init=False)
+    pipeline: Pipeline = field(init=False)
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.admin = AdminCommands(self.knowledge, self.deliver)
+        self.pipeline = Pipeline(self.settings, self.store, self.knowledge, self.admin)
+
+    @classmethod
+    async def create(cls, settings: KefuSettings, *, configure_logs: bool = True) -> Kefu:
+        """Opens the database (applying migrations) and the knowledge base.
+
+        The bundled or configured knowledge sources are ingested on first start, when the
+        index is empty.
+        """
+        if configure_logs:
+            configure_logging(settings.logging)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.database_url)
+        await db.upgrade()
+        knowledge = await asyncio.to_thread(
+            KnowledgeBase.open, settings.knowledge, settings.data_dir
+        )
+        if await asyncio.to_thread(knowledge.is_empty):
+            log.info(
+                "kb.first_start.ingesting", sources=[str(p) for p in settings.knowledge.source_dirs]
+            )
+            report = await asyncio.to_thread(knowledge.reload)
+            log.info("kb.first_start.ingested", chunks=report.chunks, failed=len(report.failed))
+        app = cls(settings, db, ConversationStore(db), knowledge)
+        app.add_adapter(RestChannel(app.pipeline.handle))
+        app.add_adapter(WebChatChannel(app.pipeline.handle))
+        return app
+
+    def add_adapter(self, adapter: Adapter) -> None:
+        self.adapters[adapter.platform] = adapter
+
+    async def handle(self, message: IncomingMessage) -> list[OutgoingMessage]:
+        return await self.pipeline.handle(message)
+
+    async def deliver(self, key: ConversationKey, message: OutgoingMessage) -> None:
+        """Sends ``message`` to a conversation later, on the customer's own platform.
+
+        Raises:
+            AdapterError: when no adapter serves the conversation's platform.
+        """
+        adapter = self.adapters.get(key.platform)
+        if adapter is None:
+            raise AdapterError(f"no channel is running for platform {key.platform!r}")
+        await adapter.send(key, message)
+
+    def web_app(self) -> web.Application:
+        """The one aiohttp server that mounts every channel's routes."""
+        app = web.Application(client_max_size=self.settings.server.max_request_bytes)
+        routes: list[web.RouteDef] = []
+        for adapter in self.adapters.values():
+            routes.extend(adapter.routes())
+        app.add_routes(routes)
+        app.router.add_get("/healthz", _health)
+        return app
+
+    async def start_adapters(self) -> None:
+        for adapter in self.adapters.values():
+            await adapter.start()
+
+    async def close(self) -> None:
+        await self.admin.wait_for_reload()
+        for adapter in self.adapters.values():
+            await adapter.stop()
+        await self.db.dispose()
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})

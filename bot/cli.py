@@ -1,0 +1,168 @@
+"""The ``kefu`` command line (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core.settings import KefuSettings
+
+app = typer.Typer(
+    help="Kefu (客服): a customer-service bot that answers from your knowledge base.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge base commands.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluation on your own data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(kb_app, name="kb")
+app.add_typer(eval_app, name="eval")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
+
+
+def load_settings() -> KefuSettings:
+    return KefuSettings()
+
+
+def print_numbers(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, default=str))
+        return
+    for name, value in result.items():
+        typer.echo(f"{name}: {value}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Serve the web chat, the REST channel and every enabled platform."""
+    from bot.server import serve as run_server
+
+    settings = load_settings()
+    if host:
+        settings.server.host = host
+    if port:
+        settings.server.port = port
+    try:
+        asyncio.run(run_server(settings))
+    except KeyboardInterrupt:
+        typer.echo("Bye.")
+
+
+@app.command()
+def chat() -> None:
+    """Chat with the bot in this terminal."""
+    from bot.adapters.console.adapter import ConsoleChannel
+    from bot.app import Kefu
+
+    async def run() -> None:
+        kefu = await Kefu.create(load_settings())
+        console = ConsoleChannel(kefu.handle)
+        kefu.add_adapter(console)
+        try:
+            await console.run()
+        finally:
+            await kefu.close()
+
+    asyncio.run(run())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from core.storage.db import upgrade_sync
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(settings.database_url)
+    typer.echo("Database is up to date.")
+
+
+def open_kb() -> Any:
+    from knowledge.base import KnowledgeBase
+
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return KnowledgeBase.open(settings.knowledge, settings.data_dir)
+
+
+def report_dict(report: Any) -> dict[str, Any]:
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "deleted": report.deleted,
+        "unchanged": report.unchanged,
+        "chunks": report.chunks,
+        "failed": dict(report.failed),
+    }
+
+
+@kb_app.command("ingest")
+def kb_ingest(paths: list[Path], as_json: JsonFlag = False) -> None:
+    """Ingest files or folders into the knowledge base."""
+    report = open_kb().ingest(paths)
+    print_numbers(report_dict(report), as_json)
+    if report.failed and not as_json:
+        raise typer.Exit(code=1)
+
+
+@kb_app.command("reload")
+def kb_reload(as_json: JsonFlag = False) -> None:
+    """Re-ingest the configured sources; only changed files are re-embedded."""
+    print_numbers(report_dict(open_kb().reload()), as_json)
+
+
+@kb_app.command("stats")
+def kb_stats(as_json: JsonFlag = False) -> None:
+    """Sources, chunks and FAQ entries in the knowledge base."""
+    stats = open_kb().stats()
+    print_numbers(
+        {
+            "sources": stats.sources,
+            "chunks": stats.chunks,
+            "faq_entries": stats.faq_entries,
+            "embedder": stats.embedder,
+            "collection": stats.collection,
+        },
+        as_json,
+    )
+
+
+@kb_app.command("search")
+def kb_search(
+    query: str,
+    k: Annotated[int, typer.Option(help="How many hits.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the top hits for a question, with scores and sources."""
+    hits = open_kb().search(query, k)
+    rows = [
+        {
+            "rank": h.rank,
+            "score": round(h.score, 4),
+            "kind": h.kind,
+            "title": h.title,
+            "source": h.source,
+            "section": h.section,
+            "text": h.text,
+        }
+        for h in hits
+    ]
+    if as_json:
+        typer.echo(json.dumps({"query": query, "hits": rows}, ensure_ascii=False))
+        return
+    for row in rows:
+        typer.echo(f"{row['rank']}. [{row['score']:.3f}] {row['title']} — {row['source']}")
+        typer.echo(f"   {str(row['text'])[:160]}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Understanding and deciding: sessions, intents, entities, slots, answer policy."""

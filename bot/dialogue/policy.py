@@ -1,0 +1,114 @@
+"""The answer policy: what the bot says from what the knowledge base found.
+
+1. A curated FAQ entry matched with high confidence is answered directly.
+2. Otherwise the best sentences of the best passage are quoted (the extractive mode;
+   generative answers replace this step when an LLM is configured).
+3. Below the relevance threshold the bot says it does not know and offers a human.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jieba
+
+from core.events import AnswerKind
+from core.text import Language, detect_language
+from core.types import Citation
+from knowledge.types import Passage
+
+LANGUAGE_MARGIN = 0.08
+"""A hit in the customer's language wins over a slightly better one in the other language."""
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])\s+")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(slots=True, frozen=True)
+class Thresholds:
+    faq: float
+    answer: float
+
+
+@dataclass(slots=True, frozen=True)
+class PolicyAnswer:
+    kind: AnswerKind
+    text: str
+    citations: tuple[Citation, ...] = ()
+    confidence: float = 0.0
+    passage: Passage | None = None
+
+
+def citation_for(passage: Passage) -> Citation:
+    return Citation(
+        source=passage.source,
+        title=passage.title,
+        section=passage.section,
+        chunk_id=passage.chunk_id,
+        score=round(passage.score, 4),
+    )
+
+
+def passage_language(passage: Passage) -> Language:
+    if passage.language in ("zh", "en"):
+        return passage.language  # type: ignore[return-value]
+    return detect_language(passage.text)
+
+
+def pick_passage(passages: Sequence[Passage], language: Language) -> Passage | None:
+    """The best passage, preferring the customer's language among near-equal hits."""
+    if not passages:
+        return None
+    top = passages[0]
+    for passage in passages:
+        if passage.score < top.score - LANGUAGE_MARGIN:
+            break
+        if passage_language(passage) == language:
+            return passage
+    return top
+
+
+def decide_answer(
+    question: str, language: Language, passages: Sequence[Passage], thresholds: Thresholds
+) -> PolicyAnswer:
+    """Applies the answer policy to ranked passages (best first)."""
+    best = pick_passage(passages, language)
+    if best is None or best.score < thresholds.answer:
+        confidence = best.score if best else 0.0
+        return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)
+    if best.kind == "faq" and best.answer and best.score >= thresholds.faq:
+        return PolicyAnswer(AnswerKind.FAQ, best.answer, (citation_for(best),), best.score, best)
+    text = best_sentences(question, best.answer or best.text)
+    return PolicyAnswer(AnswerKind.PASSAGE, text, (citation_for(best),), best.score, best)
+
+
+def split_sentences(text: str) -> list[str]:
+    lines = [line.strip(" #-*\t") for line in text.splitlines()]
+    sentences: list[str] = []
+    for line in lines:
+        sentences.extend(s.strip() for s in _SENTENCE_END.split(line) if s and s.strip())
+    return sentences
+
+
+def _terms(text: str) -> set[str]:
+    words = {w.lower() for w in _WORD.findall(text)}
+    words.update(t for t in jieba.lcut(text) if len(t.strip()) > 1)
+    return words
+
+
+def best_sentences(question: str, text: str, limit: int = 3) -> str:
+    """Up to ``limit`` sentences of ``text`` that share the most words with the question,
+    in their original order, so the quote reads naturally."""
+    sentences = split_sentences(text)
+    if len(sentences) <= limit:
+        return " ".join(sentences) if sentences else text.strip()
+    wanted = _terms(question)
+    scored = sorted(
+        range(len(sentences)),
+        key=lambda i: (-len(wanted & _terms(sentences[i])), i),
+    )
+    chosen = sorted(scored[:limit])
+    joiner = "" if detect_language(text) == "zh" else " "
+    return joiner.join(sentences[i] for i in chosen)

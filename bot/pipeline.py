@@ -1,0 +1,220 @@
+"""One pipeline for every message from every channel, as small steps in a fixed order.
+
+dedupe -> rate limit -> per-conversation lock -> load session -> admin command ->
+(handoff gate) -> understand -> decide -> answer -> persist -> (the adapter sends)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from bot.admin import AdminCommands, is_command, parse_command
+from bot.dialogue.followup import contextual_query, is_follow_up
+from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
+from bot.dialogue.session import Session, load_session
+from bot.guards import ConversationLocks, CustomerRateLimiter
+from bot.messages import human_button_payload, say
+from core.errors import KnowledgeError, StorageError
+from core.events import AnswerKind, EventKind
+from core.settings import KefuSettings
+from core.storage import ConversationStore
+from core.text import Language, clean_text, detect_language
+from core.types import Button, IncomingMessage, OutgoingMessage
+from knowledge.types import Passage, Retriever
+
+log = structlog.get_logger(__name__)
+
+CUSTOMER_COMMANDS = frozenset({"start"})
+
+
+@dataclass(slots=True, frozen=True)
+class Turn:
+    """What one step needs to know about the message being handled."""
+
+    message: IncomingMessage
+    text: str
+    language: Language
+    session: Session
+
+    @property
+    def log_context(self) -> dict[str, Any]:
+        return {"conversation": self.message.key.as_str(), "message_id": self.message.message_id}
+
+
+class Pipeline:
+    """Turns one customer message into the bot's replies, recording both in the event log."""
+
+    def __init__(
+        self,
+        settings: KefuSettings,
+        store: ConversationStore,
+        knowledge: Retriever,
+        admin: AdminCommands,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._knowledge = knowledge
+        self._admin = admin
+        self._locks = ConversationLocks()
+        self._limiter = CustomerRateLimiter(settings.rate_limit_per_minute)
+        self._thresholds = Thresholds(
+            faq=settings.knowledge.faq_threshold, answer=settings.knowledge.answer_threshold
+        )
+
+    async def handle(self, message: IncomingMessage) -> list[OutgoingMessage]:
+        """Answers ``message``. Never raises: failures become a polite apology."""
+        language = detect_language(message.text)
+        if not await self._is_first_delivery(message):
+            log.info("pipeline.duplicate_dropped", message_id=message.message_id)
+            return []
+        if not await self._limiter.allow(message.key):
+            log.info("pipeline.rate_limited", conversation=message.key.as_str())
+            return [OutgoingMessage(say("rate_limited", language))]
+        async with self._locks.hold(message.key):
+            return await self._handle_in_order(message, language)
+
+    async def _is_first_delivery(self, message: IncomingMessage) -> bool:
+        try:
+            return await self._store.claim_message(message.key.platform, message.message_id)
+        except StorageError:
+            log.exception("pipeline.dedupe_unavailable", message_id=message.message_id)
+            return True
+
+    async def _handle_in_order(
+        self, message: IncomingMessage, language: Language
+    ) -> list[OutgoingMessage]:
+        try:
+            session = await load_session(self._store, message.key)
+            await self._store.append_event(
+                message.key,
+                EventKind.USER_MESSAGE,
+                text=message.text,
+                payload={"message_id": message.message_id, "parts": list(message.parts)},
+            )
+        except StorageError:
+            log.exception("pipeline.storage_failed", conversation=message.key.as_str())
+            return [_apology(language)]
+        turn = Turn(message, clean_text(message.text), language, session)
+        try:
+            replies = await self._respond(turn)
+        except Exception:
+            log.exception("pipeline.failed", **turn.log_context)
+            replies = [_apology(language)]
+        await self._record_replies(turn, replies)
+        return replies
+
+    async def _respond(self, turn: Turn) -> list[OutgoingMessage]:
+        if not turn.text:
+            name = "attachment" if turn.message.parts else "empty"
+            return [OutgoingMessage(say(name, turn.language), custom={"answer_kind": "refusal"})]
+        limit = self._settings.server.max_message_chars
+        if len(turn.text) > limit:
+            return [OutgoingMessage(say("too_long", turn.language, limit=limit))]
+        if is_command(turn.text):
+            return await self._command(turn)
+        return [await self._answer_from_knowledge(turn)]
+
+    async def _command(self, turn: Turn) -> list[OutgoingMessage]:
+        name, _ = parse_command(turn.text)
+        key = turn.message.key
+        if name in CUSTOMER_COMMANDS:
+            return [OutgoingMessage(say("greeting", turn.language))]
+        allowed = self._settings.is_admin(key.platform, key.user_id)
+        payload: dict[str, Any] = {"command": name, "allowed": allowed}
+        if not allowed:
+            log.warning("admin.refused", command=name, **turn.log_context)
+            await self._store.append_event(key, EventKind.ADMIN_COMMAND, payload=payload)
+            return [
+                OutgoingMessage(
+                    say("admin_refused", turn.language),
+                    custom={"answer_kind": AnswerKind.REFUSAL.value},
+                )
+            ]
+        result = await self._admin.run(key, turn.text, turn.language)
+        await self._store.append_event(key, EventKind.ADMIN_COMMAND, payload=payload)
+        return result.replies
+
+    async def _search(self, query: str) -> list[Passage]:
+        hits = await asyncio.to_thread(
+            self._knowledge.search, query, self._settings.knowledge.top_k
+        )
+        return list(hits)
+
+    async def _retrieve(self, turn: Turn) -> list[Passage]:
+        passages = await self._search(turn.text)
+        previous = turn.session.last_user_question()
+        confident = passages and passages[0].score >= self._thresholds.faq
+        if previous and not confident and is_follow_up(turn.text, turn.language):
+            log.info("pipeline.follow_up", **turn.log_context)
+            passages = await self._search(contextual_query(previous, turn.text))
+        return passages
+
+    async def _answer_from_knowledge(self, turn: Turn) -> OutgoingMessage:
+        try:
+            passages = await self._retrieve(turn)
+        except KnowledgeError:
+            log.exception("pipeline.knowledge_unavailable", **turn.log_context)
+            return _offer_human(
+                say("knowledge_unavailable", turn.language), turn.language, AnswerKind.ERROR
+            )
+        answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
+        return render_answer(answer, turn.language)
+
+    async def _record_replies(self, turn: Turn, replies: Sequence[OutgoingMessage]) -> None:
+        for reply in replies:
+            try:
+                await self._store.append_event(
+                    turn.message.key,
+                    EventKind.BOT_REPLY,
+                    text=reply.text,
+                    payload=reply_payload(reply),
+                )
+            except StorageError:
+                log.exception("pipeline.reply_not_recorded", **turn.log_context)
+
+
+def reply_payload(reply: OutgoingMessage) -> dict[str, Any]:
+    return {
+        "citations": [c.to_json() for c in reply.citations],
+        "intent": reply.intent,
+        "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons],
+        **dict(reply.custom),
+    }
+
+
+def render_answer(answer: PolicyAnswer, language: Language) -> OutgoingMessage:
+    """The customer-facing message for a policy decision."""
+    if answer.kind is AnswerKind.DONT_KNOW:
+        return _offer_human(
+            say("dont_know", language), language, AnswerKind.DONT_KNOW, answer.confidence
+        )
+    return OutgoingMessage(
+        answer.text,
+        citations=answer.citations,
+        custom={"answer_kind": answer.kind.value, "confidence": round(answer.confidence, 4)},
+    )
+
+
+def _offer_human(
+    text: str, language: Language, kind: AnswerKind, confidence: float = 0.0
+) -> OutgoingMessage:
+    button = Button(say("human_button", language), human_button_payload(language))
+    return OutgoingMessage(
+        text,
+        buttons=(button,),
+        custom={"answer_kind": kind.value, "confidence": round(confidence, 4)},
+    )
+
+
+def _apology(language: Language) -> OutgoingMessage:
+    return OutgoingMessage(say("error", language), custom={"answer_kind": AnswerKind.ERROR.value})
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,57 @@
+"""A real Kefu on a temporary data directory, with the demo knowledge base ingested once."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import Kefu
+from core.settings import DEMO_KB_DIR, KefuSettings, KnowledgeSettings
+from knowledge.base import KnowledgeBase
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the demo knowledge base, ingested with the default embedder."""
+    data_dir = tmp_path_factory.mktemp("demo-index")
+    KnowledgeBase.open(KnowledgeSettings(), data_dir).reload()
+    return data_dir
+
+
+@pytest.fixture
+def settings(tmp_path: Path, demo_index: Path) -> KefuSettings:
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_index, data_dir)
+    return KefuSettings(data_dir=data_dir, admins={"rest": ["admin"], "web": ["admin"], "console": ["*"]})
+
+
+@pytest.fixture
+async def kefu(settings: KefuSettings) -> AsyncIterator[Kefu]:
+    app = await Kefu.create(settings, configure_logs=False)
+    yield app
+    await app.close()
+
+
+@pytest.fixture
+async def client(kefu: Kefu) -> AsyncIterator[TestClient[Any, Any]]:
+    async with TestClient(TestServer(kefu.web_app())) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def demo_faq() -> dict[str, dict[str, str]]:
+    with (DEMO_KB_DIR / "faq.csv").open(encoding="utf-8") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}
+
+
+async def ask(client: TestClient[Any, Any], sender: str, text: str) -> list[dict[str, Any]]:
+    response = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+    assert response.status == 200, await response.text()
+    body: list[dict[str, Any]] = await response.json()
+    return body

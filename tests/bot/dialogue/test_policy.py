@@ -1,0 +1,60 @@
+from core.events import AnswerKind
+from knowledge.types import Passage
+
+from bot.dialogue.policy import Thresholds, best_sentences, decide_answer, pick_passage
+
+THRESHOLDS = Thresholds(faq=0.8, answer=0.5)
+
+
+def faq(score: float, language: str, answer: str, chunk_id: str = "c1") -> Passage:
+    return Passage(
+        chunk_id=chunk_id, text=f"Q A {answer}", source="faq.csv", title="Returns",
+        section=None, kind="faq", score=score, question="Q", answer=answer, language=language,
+    )
+
+
+def doc(score: float, text: str) -> Passage:
+    return Passage(
+        chunk_id="d1", text=text, source="policies/returns.md", title="退货政策",
+        section="退款时效", kind="doc", score=score, language="zh",
+    )
+
+
+def test_confident_faq_is_answered_with_its_answer_and_cited() -> None:
+    answer = decide_answer("退货多久", "zh", [faq(0.9, "zh", "7天无理由退货。")], THRESHOLDS)
+    assert answer.kind is AnswerKind.FAQ
+    assert answer.text == "7天无理由退货。"
+    assert answer.citations[0].source == "faq.csv"
+
+
+def test_nothing_relevant_means_dont_know_not_a_guess() -> None:
+    answer = decide_answer("明天天气", "zh", [faq(0.3, "zh", "7天无理由退货。")], THRESHOLDS)
+    assert answer.kind is AnswerKind.DONT_KNOW
+    assert answer.citations == ()
+    assert decide_answer("x", "en", [], THRESHOLDS).kind is AnswerKind.DONT_KNOW
+
+
+def test_customer_language_wins_among_near_equal_hits() -> None:
+    english = faq(0.90, "en", "Seven days.", "en1")
+    chinese = faq(0.86, "zh", "七天。", "zh1")
+    assert pick_passage([english, chinese], "zh") is chinese
+    assert pick_passage([english, chinese], "en") is english
+    far = faq(0.5, "zh", "七天。", "zh2")
+    assert pick_passage([english, far], "zh") is english
+
+
+def test_document_passage_quotes_the_sentences_that_answer() -> None:
+    text = (
+        "我们支持七天无理由退货。退款会在审核通过后3个工作日内原路返回。"
+        "会员积分可以抵扣现金。门店营业时间为早九点到晚九点。"
+    )
+    answer = decide_answer("退款多久到账", "zh", [doc(0.7, text)], THRESHOLDS)
+    assert answer.kind is AnswerKind.PASSAGE
+    assert "退款会在审核通过后3个工作日内原路返回" in answer.text
+    assert answer.citations[0].section == "退款时效"
+
+
+def test_best_sentences_keep_original_order() -> None:
+    text = "Alpha is first. Shipping takes 3 days. Gamma is third. Returns take 7 days. Zeta."
+    quoted = best_sentences("how many days for shipping and returns", text, limit=2)
+    assert quoted == "Shipping takes 3 days. Returns take 7 days."

@@ -1,0 +1,54 @@
+"""Admins manage the knowledge base from the chat; everyone else is refused."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from bot.app import Kefu
+from tests.bot.conftest import ask
+
+Client = TestClient[Any, Any]
+
+
+async def test_admin_adds_an_faq_that_is_answered_at_once(client: Client) -> None:
+    question = "Do you offer gift wrapping for orders?"
+    answer = "Yes, gift wrapping costs 5 yuan; choose it at checkout."
+    [added] = await ask(client, "admin", f"/kb add {question} | {answer}")
+    assert "added" in added["text"]
+    [reply] = await ask(client, "olga", question)
+    assert reply["text"] == answer
+
+
+async def test_kb_add_without_separator_explains_the_format(client: Client) -> None:
+    [reply] = await ask(client, "admin", "/kb add how do I do this")
+    assert "|" in reply["text"]
+
+
+async def test_reload_answers_at_once_and_reports_when_done(client: Client, kefu: Kefu) -> None:
+    [started] = await ask(client, "admin", "/kb reload")
+    assert "Reloading" in started["text"]
+    await kefu.admin.wait_for_reload()
+    response = await client.get("/webhooks/rest/messages", params={"sender": "admin"})
+    [report] = await response.json()
+    assert "unchanged" in report["text"]
+
+
+async def test_search_shows_scores_and_sources(client: Client) -> None:
+    [reply] = await ask(client, "admin", "/kb search 发票")
+    first_line = reply["text"].splitlines()[0]
+    assert first_line.startswith("1. [")
+    assert "faq.csv" in reply["text"]
+
+
+async def test_unknown_command_shows_help(client: Client) -> None:
+    [reply] = await ask(client, "admin", "/frobnicate")
+    assert "Unknown command" in reply["text"]
+    assert "/kb reload" in reply["text"]
+
+
+async def test_stats_for_admin(client: Client) -> None:
+    [reply] = await asyncio.wait_for(ask(client, "admin", "/kb stats"), 10)
+    assert "FAQ entries" in reply["text"]

@@ -1,0 +1,87 @@
+"""A customer on the REST channel, against the real bot and the demo knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import Kefu
+from core.events import EventKind
+from core.settings import KefuSettings
+from core.types import ConversationKey
+from tests.bot.conftest import ask
+
+Client = TestClient[Any, Any]
+
+
+async def test_demo_question_gets_the_faq_answer_with_a_citation(
+    client: Client, demo_faq: dict[str, dict[str, str]]
+) -> None:
+    [reply] = await ask(client, "alice", "怎么开发票？")
+    assert reply["recipient_id"] == "alice"
+    assert reply["text"] == demo_faq["invoices-request-zh"]["answer"]
+    assert reply["custom"]["answer_kind"] == "faq"
+    assert reply["custom"]["citations"][0]["source"].endswith("faq.csv")
+
+
+async def test_english_question_is_answered_in_english(
+    client: Client, demo_faq: dict[str, dict[str, str]]
+) -> None:
+    [reply] = await ask(client, "bob", "How long is the warranty?")
+    assert reply["text"] == demo_faq["warranty-period-en"]["answer"]
+
+
+async def test_unrelated_question_gets_an_honest_dont_know_and_a_human_offer(
+    client: Client,
+) -> None:
+    [reply] = await ask(client, "carol", "明天上海会下雨吗？")
+    assert reply["custom"]["answer_kind"] == "dont_know"
+    assert reply["custom"]["citations"] == []
+    assert [b["payload"] for b in reply["buttons"]] == ["转人工"]
+
+
+async def test_follow_up_is_understood_from_the_previous_turn(
+    client: Client, demo_faq: dict[str, dict[str, str]]
+) -> None:
+    await ask(client, "dave", "支持7天无理由退货吗？")
+    [reply] = await ask(client, "dave", "那换货呢？")
+    exchange_answers = {
+        row["answer"] for faq_id, row in demo_faq.items() if "exchange" in faq_id
+    }
+    assert reply["text"] in exchange_answers
+
+
+async def test_conversation_survives_a_restart(
+    settings: KefuSettings, demo_faq: dict[str, dict[str, str]]
+) -> None:
+    first = await Kefu.create(settings, configure_logs=False)
+    async with TestClient(TestServer(first.web_app())) as client:
+        await ask(client, "erin", "How long is the warranty?")
+    await first.close()
+
+    second = await Kefu.create(settings, configure_logs=False)
+    try:
+        key = ConversationKey("rest", "erin", "erin")
+        events = await second.store.events(key)
+        assert [e.kind for e in events] == [EventKind.USER_MESSAGE, EventKind.BOT_REPLY]
+        async with TestClient(TestServer(second.web_app())) as client:
+            [reply] = await ask(client, "erin", "what about laptops?")
+        assert reply["custom"]["answer_kind"] in ("faq", "passage")
+        # The follow-up alone names no topic; with the earlier turn it is the warranty answer.
+        assert "laptop" in reply["text"].lower()
+        assert "2" in reply["text"]
+    finally:
+        await second.close()
+
+
+async def test_replies_are_recorded_with_citations_in_the_event_log(
+    client: Client, kefu: Kefu
+) -> None:
+    await ask(client, "frank", "退款多久能到账？")
+    events = await kefu.store.events(ConversationKey("rest", "frank", "frank"))
+    user, bot = events
+    assert user.text == "退款多久能到账？"
+    assert bot.kind == EventKind.BOT_REPLY
+    assert bot.payload["citations"]
+    assert bot.payload["answer_kind"] in ("faq", "passage")
