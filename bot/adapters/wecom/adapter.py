@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 import aiohttp
 import structlog
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.adapters.base import MessageHandler
 from bot.adapters.textsplit import sorry_text
@@ -28,6 +30,7 @@ log = structlog.get_logger(__name__)
 
 _MAX_BODY_BYTES = 64 * 1024  # callbacks are a few hundred bytes
 _REMEMBERED = 10_000  # recent MsgIds and offered options kept in memory
+_T = TypeVar("_T")
 
 
 class WeComAdapter:
@@ -39,15 +42,12 @@ class WeComAdapter:
         self._settings = settings
         self._handler = handler
         self._crypto = WeComCrypto.create(
-            _required(settings.token and settings.token.get_secret_value(), "token"),
-            _required(
-                settings.encoding_aes_key and settings.encoding_aes_key.get_secret_value(),
-                "encoding_aes_key",
-            ),
+            _secret(settings.token, "token"),
+            _secret(settings.encoding_aes_key, "encoding_aes_key"),
             _required(settings.corp_id, "corp_id"),
         )
         self._agent_id: int = _required(settings.agent_id, "agent_id")
-        self._secret = _required(settings.secret and settings.secret.get_secret_value(), "secret")
+        self._secret = _secret(settings.secret, "secret")
         self._session: aiohttp.ClientSession | None = None
         self._client: WeComClient | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -90,13 +90,13 @@ class WeComAdapter:
         if self._client is None:
             raise AdapterError("wecom adapter is not started")
         if message.buttons:
-            self._remember(self._offered, key.as_str(), message.buttons)
+            self._offer(key, message.buttons)
         for content in convert.render(message):
             payload = convert.send_payload(self._agent_id, key.user_id, content)
             data = await self._client.call("/cgi-bin/message/send", payload)
             if data.get("invaliduser"):
                 raise AdapterError("wecom message/send: user not reachable by this app")
-        log.info("wecom.sent", conversation=key.as_str(), parts=len(message.text))
+        log.info("wecom.sent", conversation=key.as_str(), chars=len(message.text))
 
     async def _verify_url(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -122,9 +122,7 @@ class WeComAdapter:
             return web.Response(status=413, text="too large")
         try:
             signed = convert.SignedQuery.from_query(request.query)
-            body = await request.content.read(_MAX_BODY_BYTES + 1)
-            if len(body) > _MAX_BODY_BYTES:
-                return web.Response(status=413, text="too large")
+            body = await request.read()  # bounded by the server's client_max_size too
             encrypted = convert.encrypted_field(body)
             plain = self._crypto.open(
                 signed.msg_signature,
@@ -139,7 +137,7 @@ class WeComAdapter:
         except InputError as e:
             log.warning("wecom.callback.malformed", error=str(e))
             return web.Response(status=400, text="bad request")
-        if not self._remember(self._seen, convert.dedupe_key(fields), None):
+        if not self._first_time(convert.dedupe_key(fields)):
             log.info("wecom.callback.duplicate", msg_id=fields.get("MsgId"))
             return web.Response(text="")
         incoming = convert.to_incoming(fields)
@@ -148,11 +146,11 @@ class WeComAdapter:
         return web.Response(text="")
 
     async def _answer(self, incoming: IncomingMessage) -> None:
-        incoming = self._with_choice(incoming)
         key = incoming.key
         lock = self._locks.setdefault(key.as_str(), asyncio.Lock())
         try:
             async with lock:  # one customer's messages are answered in order
+                incoming = self._with_choice(incoming)
                 try:
                     replies = await self._handler(incoming)
                 except Exception:
@@ -182,21 +180,27 @@ class WeComAdapter:
             raw=incoming.raw,
         )
 
-    def _spawn(self, coroutine: asyncio.Future[None] | object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
-        self._tasks.add(task)
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)  # keep a reference until done, so it is not collected
         task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    def _remember(store: OrderedDict[str, object] | OrderedDict[str, None], key: str, value: object) -> bool:  # noqa: E501
-        """Store ``key``; ``False`` when it was already there (for dedupe)."""
-        if key in store:
-            store[key] = value  # type: ignore[assignment]
+    def _first_time(self, dedupe_key: str) -> bool:
+        if dedupe_key in self._seen:
             return False
-        store[key] = value  # type: ignore[assignment]
-        while len(store) > _REMEMBERED:
-            store.popitem(last=False)
+        self._seen[dedupe_key] = None
+        _trim(self._seen)
         return True
+
+    def _offer(self, key: ConversationKey, buttons: tuple[Button, ...]) -> None:
+        self._offered[key.as_str()] = buttons
+        self._offered.move_to_end(key.as_str())
+        _trim(self._offered)
+
+
+def _trim(store: OrderedDict[str, Any]) -> None:
+    while len(store) > _REMEMBERED:
+        store.popitem(last=False)
 
 
 def _rejected(request: web.Request, error: CallbackRejected) -> web.Response:
@@ -209,7 +213,11 @@ def _rejected(request: web.Request, error: CallbackRejected) -> web.Response:
     return web.Response(status=error.http_status, text="rejected")
 
 
-def _required[T](value: T | None, name: str) -> T:
+def _required(value: _T | None, name: str) -> _T:
     if value is None or value == "":
         raise ConfigError(f"wecom.{name} is required when WeCom is enabled")
     return value
+
+
+def _secret(value: SecretStr | None, name: str) -> str:
+    return _required(value.get_secret_value() if value is not None else None, name)

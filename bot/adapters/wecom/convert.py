@@ -103,8 +103,9 @@ def to_incoming(fields: dict[str, str]) -> IncomingMessage | None:
     user_id = fields.get("FromUserName", "")
     if not user_id or msg_type == "event" or not fields.get("MsgId"):
         return None
+    parts: tuple[str, ...] = ()
     if msg_type == "text":
-        text, parts = fields.get("Content", ""), ()
+        text = fields.get("Content", "")
     elif msg_type in _ATTACHMENT_KINDS:
         text, parts = "", (_ATTACHMENT_KINDS[msg_type],)
     else:
