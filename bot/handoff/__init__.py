@@ -1,0 +1,13 @@
+"""Human handoff: escalation rules, the queue, the agent workspace, relay and return to the bot.
+
+Public surface: :func:`install` (build from a ``Kefu``), :class:`HandoffService` (the two
+pipeline hooks, ``admin_command``, ``routes``, ``start``/``close``) and ``agents_app`` (the
+``kefu agents`` CLI, in :mod:`bot.handoff.cli`).
+"""
+
+from bot.handoff.records import Reason
+from bot.handoff.service import HandoffService, Notify, WaitingNotice
+from bot.handoff.summary import Summarize
+from bot.handoff.wiring import install
+
+__all__ = ["HandoffService", "Notify", "Reason", "Summarize", "WaitingNotice", "install"]
