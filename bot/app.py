@@ -7,18 +7,20 @@ from dataclasses import dataclass, field
 
 import structlog
 from aiohttp import web
-from knowledge.base import KnowledgeBase
 
-from bot.adapters.base import Adapter
+from bot.adapters.base import Adapter, MessageHandler
 from bot.adapters.web.chat import WebChatChannel
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
+from bot.handoff import HandoffService
+from bot.handoff import install as install_handoff
 from bot.logs import configure_logging
 from bot.pipeline import Pipeline
 from core.errors import AdapterError
 from core.settings import KefuSettings
 from core.storage import ConversationStore, Database
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage
+from knowledge.base import KnowledgeBase
 
 log = structlog.get_logger(__name__)
 
@@ -32,12 +34,16 @@ class Kefu:
     store: ConversationStore
     knowledge: KnowledgeBase
     admin: AdminCommands = field(init=False)
+    handoff: HandoffService = field(init=False)
     pipeline: Pipeline = field(init=False)
     adapters: dict[str, Adapter] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.admin = AdminCommands(self.knowledge, self.deliver)
-        self.pipeline = Pipeline(self.settings, self.store, self.knowledge, self.admin)
+        self.handoff = install_handoff(self)
+        self.pipeline = Pipeline(
+            self.settings, self.store, self.knowledge, self.admin, handoff=self.handoff
+        )
 
     @classmethod
     async def create(cls, settings: KefuSettings, *, configure_logs: bool = True) -> Kefu:
@@ -63,6 +69,8 @@ class Kefu:
         app = cls(settings, db, ConversationStore(db), knowledge)
         app.add_adapter(RestChannel(app.pipeline.handle))
         app.add_adapter(WebChatChannel(app.pipeline.handle))
+        for adapter in platform_adapters(settings, app.pipeline.handle):
+            app.add_adapter(adapter)
         return app
 
     def add_adapter(self, adapter: Adapter) -> None:
@@ -89,18 +97,43 @@ class Kefu:
         for adapter in self.adapters.values():
             routes.extend(adapter.routes())
         app.add_routes(routes)
+        app.add_routes(self.handoff.routes())
+        app.on_shutdown.append(self._disconnect_agents)
         app.router.add_get("/healthz", _health)
         return app
 
     async def start_adapters(self) -> None:
         for adapter in self.adapters.values():
             await adapter.start()
+        await self.handoff.start()
+
+    async def _disconnect_agents(self, app: web.Application) -> None:
+        await self.handoff.disconnect_agents()
 
     async def close(self) -> None:
         await self.admin.wait_for_reload()
+        await self.handoff.close()
         for adapter in self.adapters.values():
             await adapter.stop()
         await self.db.dispose()
+
+
+def platform_adapters(settings: KefuSettings, handler: MessageHandler) -> list[Adapter]:
+    """The enabled platform channels; each SDK is imported only when its channel is on."""
+    adapters: list[Adapter] = []
+    if settings.telegram.enabled:
+        from bot.adapters.telegram import TelegramAdapter
+
+        adapters.append(TelegramAdapter(settings.telegram, handler))
+    if settings.discord.enabled:
+        from bot.adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(settings.discord, handler))
+    if settings.wecom.enabled:
+        from bot.adapters.wecom import WeComAdapter
+
+        adapters.append(WeComAdapter(settings.wecom, handler))
+    return adapters
 
 
 async def _health(request: web.Request) -> web.Response:

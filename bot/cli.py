@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.adapters.wecom.cli import app as wecom_app
+from bot.handoff.cli import agents_app
 from core.settings import KefuSettings
 
 app = typer.Typer(
@@ -22,6 +24,8 @@ eval_app = typer.Typer(help="Evaluation on your own data.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
+app.add_typer(wecom_app, name="wecom", help="WeCom (企业微信) tools.")
+app.add_typer(agents_app, name="agents", help="Human agents for the /agent workspace.")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
 

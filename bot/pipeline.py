@@ -19,6 +19,7 @@ from bot.dialogue.followup import contextual_query, is_follow_up
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
 from bot.dialogue.session import Session, load_session
 from bot.guards import ConversationLocks, CustomerRateLimiter
+from bot.handoff import HandoffService
 from bot.messages import human_button_payload, say
 from core.errors import KnowledgeError, StorageError
 from core.events import AnswerKind, EventKind
@@ -56,11 +57,14 @@ class Pipeline:
         store: ConversationStore,
         knowledge: Retriever,
         admin: AdminCommands,
+        *,
+        handoff: HandoffService | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._knowledge = knowledge
         self._admin = admin
+        self._handoff = handoff
         self._locks = ConversationLocks()
         self._limiter = CustomerRateLimiter(settings.rate_limit_per_minute)
         self._thresholds = Thresholds(
@@ -118,7 +122,31 @@ class Pipeline:
             return [OutgoingMessage(say("too_long", turn.language, limit=limit))]
         if is_command(turn.text):
             return await self._command(turn)
+        if self._handoff is not None:
+            handed = await self._handoff_gate(turn)
+            if handed is not None:
+                return handed
         return [await self._answer_from_knowledge(turn)]
+
+    async def _handoff_gate(self, turn: Turn) -> list[OutgoingMessage] | None:
+        """With a human agent: relay and stop. Otherwise: should a human take over now?"""
+        assert self._handoff is not None
+        key = turn.message.key
+        routed = await self._handoff.route_customer_message(key, turn.text, turn.language)
+        if routed is not None:
+            return routed
+        return await self._handoff.maybe_escalate(
+            key,
+            turn.text,
+            turn.language,
+            intent=None,
+            frustrated=False,
+            last_answers=[
+                str(t.payload.get("answer_kind"))
+                for t in turn.session.turns
+                if t.role == "assistant"
+            ],
+        )
 
     async def _command(self, turn: Turn) -> list[OutgoingMessage]:
         name, _ = parse_command(turn.text)
@@ -136,6 +164,11 @@ class Pipeline:
                     custom={"answer_kind": AnswerKind.REFUSAL.value},
                 )
             ]
+        if self._handoff is not None:
+            handed = await self._handoff.admin_command(key, turn.text, turn.language)
+            if handed is not None:
+                await self._store.append_event(key, EventKind.ADMIN_COMMAND, payload=payload)
+                return handed
         result = await self._admin.run(key, turn.text, turn.language)
         await self._store.append_event(key, EventKind.ADMIN_COMMAND, payload=payload)
         return result.replies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -52,7 +53,7 @@ async def test_huge_message_is_refused_politely_and_kept(client: Client, kefu: K
 
 async def test_oversized_body_is_rejected_with_413(client: Client) -> None:
     payload = b'{"sender": "ivan", "message": "' + b"x" * 2_000_000 + b'"}'
-    response = await client.post(WEBHOOK, data=payload)
+    response = await client.post(WEBHOOK, data=io.BytesIO(payload))
     assert response.status == 413
 
 
