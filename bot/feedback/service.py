@@ -1,0 +1,288 @@
+"""Feedback on channels: 👍/👎 on knowledge answers, the 👎 reason, and the admin review commands.
+
+The pipeline calls three hooks: :meth:`FeedbackService.buttons` (attached under every knowledge
+answer), :meth:`FeedbackService.handle_command` (before admin commands) and
+:meth:`FeedbackService.take_pending_reason` (before answering a plain message).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from bot.feedback import texts
+from bot.feedback.candidates import Candidate, CandidateScanner, CandidateStore
+from bot.feedback.clustering import Embed
+from bot.feedback.redact import personal_data_kinds
+from bot.feedback.review import AddFaq, Review, ReviewError
+from bot.feedback.transcript import is_command_text, is_knowledge_answer
+from bot.messages import human_button_payload
+from bot.messages import say as say_bot
+from core.config.feedback import FeedbackSettings
+from core.events import AnswerKind, EventKind
+from core.storage import ConversationStore, Database, EventRecord
+from core.text import Language, detect_language
+from core.types import Button, ConversationKey, OutgoingMessage, utcnow
+
+log = structlog.get_logger(__name__)
+
+UP_PAYLOAD = "/feedback up"
+DOWN_PAYLOAD = "/feedback down"
+REVIEW_LIST_LIMIT = 10
+MAX_REASON_CHARS = 1000
+_COMMAND = re.compile(r"^/feedback(?:@\S+)?(?:\s+(\S+))?(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
+_EMOJI = {"👍": "up", "👎": "down"}
+_QUESTION_START = re.compile(
+    r"^(how|what|why|when|where|which|who|can|could|do|does|is|are|will|would|should)\b",
+    re.IGNORECASE,
+)
+ADMIN_ACTIONS = frozenset({"review", "approve", "reject"})
+
+
+def looks_like_question(text: str) -> bool:
+    """A new question rather than the reason for a 👎 (the customer moved on)."""
+    stripped = text.strip()
+    return stripped.endswith(("?", "？", "吗", "呢")) or bool(_QUESTION_START.match(stripped))
+
+
+class FeedbackService:
+    """Ratings, 👎 reasons and candidate review on every channel, plus the admin pages.
+
+    Args:
+        settings: the ``feedback`` section of the settings.
+        store: the conversation store (ratings are FEEDBACK events in its log).
+        database: where candidate gold answers are stored (migration ``0004_feedback``).
+        add_faq: adds an approved pair to the knowledge base, e.g. ``KnowledgeBase.add_faq``.
+        embed: texts -> vectors for grouping unanswered questions on the dashboard (e.g. the
+            knowledge base's embedder); TF-IDF character n-grams when None.
+        clock: the current time (timezone-aware); injectable for tests.
+    """
+
+    def __init__(
+        self,
+        settings: FeedbackSettings,
+        store: ConversationStore,
+        database: Database,
+        add_faq: AddFaq,
+        *,
+        embed: Embed | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.embed = embed
+        self.store = store
+        self.candidates = CandidateStore(database, clock=clock)
+        self.scanner = CandidateScanner(
+            store,
+            database,
+            self.candidates,
+            context_turns=settings.context_turns,
+            context_gap=timedelta(minutes=settings.context_gap_minutes),
+            clock=clock,
+        )
+        self.review = Review(self.candidates, self.scanner, add_faq)
+        self._clock = clock
+
+    def buttons(self, language: Language) -> tuple[Button, ...]:
+        """👍 / 👎 quick replies for a knowledge answer (none when feedback is disabled)."""
+        if not self.settings.enabled:
+            return ()
+        return (
+            Button(texts.say("button_up", language), UP_PAYLOAD),
+            Button(texts.say("button_down", language), DOWN_PAYLOAD),
+        )
+
+    async def handle_command(
+        self, key: ConversationKey, text: str, language: Language, *, is_admin: bool
+    ) -> list[OutgoingMessage] | None:
+        """Handles ``/feedback ...`` (and a bare 👍 or 👎); None for any other text.
+
+        Args:
+            key: the conversation the command came from.
+            text: the customer's message, cleaned.
+            language: the language to answer in.
+            is_admin: whether the sender may review candidates.
+        """
+        parsed = _parse(text)
+        if parsed is None or not self.settings.enabled:
+            return None
+        action, argument = parsed
+        if action in ("up", "down"):
+            return await self._rate(key, action, argument, language)
+        if action in ADMIN_ACTIONS:
+            return await self._admin(key, action, argument, language, is_admin=is_admin)
+        return [_reply(texts.say("usage", language))]
+
+    async def take_pending_reason(
+        self, key: ConversationKey, text: str
+    ) -> list[OutgoingMessage] | None:
+        """Records ``text`` as the reason for the 👎 just given, if the bot is waiting for one.
+
+        The bot waits after a 👎 without a reason, until the customer writes something else,
+        for ``reason_timeout_s``. A command or a question is not taken as a reason: the
+        customer moved on, and the message is answered normally (None is returned).
+        """
+        stripped = text.strip()
+        if not self.settings.enabled or not stripped or is_command_text(stripped):
+            return None
+        if looks_like_question(stripped):
+            return None
+        rating = await self._reason_wanted(key, stripped)
+        if rating is None:
+            return None
+        reason = stripped[:MAX_REASON_CHARS]
+        payload = {"rating": "down", "reply_event_id": rating.payload["reply_event_id"]}
+        await self.store.append_event(
+            key, EventKind.FEEDBACK, payload={**payload, "reason": reason}
+        )
+        log.info("feedback.reason_recorded", conversation=key.as_str())
+        language = rating.payload.get("language", "en")
+        return [_reply(texts.say("thanks_reason", "zh" if language == "zh" else "en"), "reason")]
+
+    def routes(self) -> list[web.RouteDef]:
+        """The admin pages ``/admin/review`` and ``/admin/dashboard`` (token-protected)."""
+        from bot.feedback.web import admin_routes
+
+        return admin_routes(self)
+
+    async def _rate(
+        self, key: ConversationKey, rating: str, reason: str, language: Language
+    ) -> list[OutgoingMessage]:
+        answer = await self._latest_knowledge_answer(key)
+        if answer is None:
+            return [_reply(texts.say("nothing_to_rate", language), "none")]
+        # "/feedback down" reads as English; answer in the language of the rated answer.
+        language = detect_language(answer.text or "", default=language)
+        payload: dict[str, Any] = {
+            "rating": rating,
+            "reply_event_id": answer.id,
+            "reason": reason[:MAX_REASON_CHARS] or None,
+            "language": language,
+        }
+        await self.store.append_event(key, EventKind.FEEDBACK, payload=payload)
+        log.info("feedback.rated", conversation=key.as_str(), rating=rating, reply=answer.id)
+        if rating == "up":
+            return [_reply(texts.say("thanks_up", language), "up")]
+        if reason:
+            return [_reply(texts.say("thanks_reason", language), "down")]
+        human = Button(say_bot("human_button", language), human_button_payload(language))
+        return [_reply(texts.say("ask_reason", language), "down", buttons=(human,))]
+
+    async def _latest_knowledge_answer(self, key: ConversationKey) -> EventRecord | None:
+        replies = await self.store.events(key, kinds=[EventKind.BOT_REPLY], limit=50)
+        return next((event for event in reversed(replies) if is_knowledge_answer(event)), None)
+
+    async def _reason_wanted(self, key: ConversationKey, text: str) -> EventRecord | None:
+        """The reason-less 👎 the bot is waiting on a reason for, if any."""
+        events = await self.store.events(key, limit=10)
+        current = events[-1] if events else None
+        if (
+            current
+            and current.kind == EventKind.USER_MESSAGE
+            and (current.text or "").strip() == text
+        ):
+            events = events[:-1]  # the message being handled, already logged
+        index = next(
+            (i for i in range(len(events) - 1, -1, -1) if events[i].kind == EventKind.FEEDBACK),
+            None,
+        )
+        if index is None:
+            return None
+        rating = events[index]
+        if any(event.kind == EventKind.USER_MESSAGE for event in events[index + 1 :]):
+            return None
+        if rating.payload.get("rating") != "down" or rating.payload.get("reason"):
+            return None
+        waited = self._clock() - rating.created_at
+        return rating if waited.total_seconds() <= self.settings.reason_timeout_s else None
+
+    async def _admin(
+        self,
+        key: ConversationKey,
+        action: str,
+        argument: str,
+        language: Language,
+        *,
+        is_admin: bool,
+    ) -> list[OutgoingMessage]:
+        command = f"feedback {action}"
+        payload: dict[str, Any] = {"command": command, "allowed": is_admin}
+        if not is_admin:
+            log.warning("admin.refused", command=command, conversation=key.as_str())
+            await self.store.append_event(key, EventKind.ADMIN_COMMAND, payload=payload)
+            text = say_bot("admin_refused", language)
+            return [OutgoingMessage(text, custom={"answer_kind": AnswerKind.REFUSAL.value})]
+        if action == "review":
+            text = await self._review_list(language)
+        else:
+            text = await self._decide(key, action, argument, language)
+        await self.store.append_event(key, EventKind.ADMIN_COMMAND, payload=payload)
+        custom = {"answer_kind": AnswerKind.ADMIN.value, "admin_command": command}
+        return [OutgoingMessage(text, custom=custom)]
+
+    async def _review_list(self, language: Language) -> str:
+        pending = await self.review.pending()
+        if not pending:
+            return texts.say("review_empty", language)
+        lines = [texts.say("review_header", language, count=len(pending))]
+        lines.extend(_describe(candidate, language) for candidate in pending[:REVIEW_LIST_LIMIT])
+        lines.append(texts.say("review_footer", language))
+        return "\n".join(lines)
+
+    async def _decide(
+        self, key: ConversationKey, action: str, argument: str, language: Language
+    ) -> str:
+        head, _, rest = argument.strip().lstrip("#").partition(" ")
+        if not head.isdigit():
+            return texts.say("error_bad_id", language)
+        candidate_id, reviewer = int(head), key.as_str()
+        try:
+            if action == "approve":
+                approved = await self.review.approve(candidate_id, reviewer)
+                return texts.say("approved", language, id=candidate_id, faq_id=approved.faq_id)
+            await self.review.reject(candidate_id, reviewer, rest)
+            return texts.say("rejected", language, id=candidate_id)
+        except ReviewError as error:
+            return texts.say(f"error_{error.code}", language, id=candidate_id, detail=error.detail)
+
+
+def _parse(text: str) -> tuple[str, str] | None:
+    stripped = text.strip()
+    if stripped in _EMOJI:
+        return _EMOJI[stripped], ""
+    match = _COMMAND.match(stripped)
+    if match is None:
+        return None
+    return (match.group(1) or "").lower(), (match.group(2) or "").strip()
+
+
+def _describe(candidate: Candidate, language: Language) -> str:
+    question = _shorten(candidate.question)
+    answer = _shorten(candidate.answer)
+    label = ("问", "答") if language == "zh" else ("Q", "A")
+    lines = [
+        f"#{candidate.id} [{candidate.trigger}] {label[0]}: {question}",
+        f"   {label[1]}: {answer}",
+    ]
+    kinds = personal_data_kinds(f"{candidate.question}\n{candidate.answer}")
+    if kinds:
+        warning = texts.say("review_personal_data", language, kinds=", ".join(sorted(kinds)))
+        lines.append(f"   {warning}")
+    return "\n".join(lines)
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _reply(
+    text: str, feedback: str | None = None, *, buttons: tuple[Button, ...] = ()
+) -> OutgoingMessage:
+    custom = {"feedback": feedback} if feedback else {}
+    return OutgoingMessage(text, buttons=buttons, custom=custom)
