@@ -12,6 +12,7 @@ from bot.adapters.base import Adapter, MessageHandler
 from bot.adapters.web.chat import WebChatChannel
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
+from bot.feedback.service import FeedbackService
 from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
 from bot.logs import configure_logging
@@ -35,14 +36,23 @@ class Kefu:
     knowledge: KnowledgeBase
     admin: AdminCommands = field(init=False)
     handoff: HandoffService = field(init=False)
+    feedback: FeedbackService = field(init=False)
     pipeline: Pipeline = field(init=False)
     adapters: dict[str, Adapter] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.admin = AdminCommands(self.knowledge, self.deliver)
         self.handoff = install_handoff(self)
+        self.feedback = FeedbackService(
+            self.settings.feedback, self.store, self.db, self.knowledge.add_faq
+        )
         self.pipeline = Pipeline(
-            self.settings, self.store, self.knowledge, self.admin, handoff=self.handoff
+            self.settings,
+            self.store,
+            self.knowledge,
+            self.admin,
+            handoff=self.handoff,
+            feedback=self.feedback,
         )
 
     @classmethod
@@ -98,6 +108,7 @@ class Kefu:
             routes.extend(adapter.routes())
         app.add_routes(routes)
         app.add_routes(self.handoff.routes())
+        app.add_routes(self.feedback.routes())
         app.on_shutdown.append(self._disconnect_agents)
         app.router.add_get("/healthz", _health)
         return app

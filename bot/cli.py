@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from bot.adapters.wecom.cli import app as wecom_app
+from bot.feedback import cli as feedback_cli
 from bot.handoff.cli import agents_app
 from core.settings import KefuSettings
 
@@ -26,6 +27,9 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
 app.add_typer(wecom_app, name="wecom", help="WeCom (企业微信) tools.")
 app.add_typer(agents_app, name="agents", help="Human agents for the /agent workspace.")
+app.add_typer(feedback_cli.dataset_app, name="dataset")
+app.add_typer(feedback_cli.finetune_app, name="finetune")
+app.command("report")(feedback_cli.report)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
 

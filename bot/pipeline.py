@@ -7,6 +7,7 @@ dedupe -> rate limit -> per-conversation lock -> load session -> admin command -
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from bot.admin import AdminCommands, is_command, parse_command
 from bot.dialogue.followup import contextual_query, is_follow_up
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
 from bot.dialogue.session import Session, load_session
+from bot.feedback.service import FeedbackService
+from bot.feedback.transcript import KNOWLEDGE_ANSWERS
 from bot.guards import ConversationLocks, CustomerRateLimiter
 from bot.handoff import HandoffService
 from bot.messages import human_button_payload, say
@@ -59,7 +62,9 @@ class Pipeline:
         admin: AdminCommands,
         *,
         handoff: HandoffService | None = None,
+        feedback: FeedbackService | None = None,
     ) -> None:
+        self._feedback = feedback
         self._settings = settings
         self._store = store
         self._knowledge = knowledge
@@ -120,12 +125,24 @@ class Pipeline:
         limit = self._settings.server.max_message_chars
         if len(turn.text) > limit:
             return [OutgoingMessage(say("too_long", turn.language, limit=limit))]
+        key = turn.message.key
+        if self._feedback is not None:
+            is_admin = self._settings.is_admin(key.platform, key.user_id)
+            rated = await self._feedback.handle_command(
+                key, turn.text, turn.language, is_admin=is_admin
+            )
+            if rated is not None:
+                return rated
         if is_command(turn.text):
             return await self._command(turn)
         if self._handoff is not None:
             handed = await self._handoff_gate(turn)
             if handed is not None:
                 return handed
+        if self._feedback is not None:
+            reason = await self._feedback.take_pending_reason(key, turn.text)
+            if reason is not None:
+                return reason
         return [await self._answer_from_knowledge(turn)]
 
     async def _handoff_gate(self, turn: Turn) -> list[OutgoingMessage] | None:
@@ -197,7 +214,11 @@ class Pipeline:
                 say("knowledge_unavailable", turn.language), turn.language, AnswerKind.ERROR
             )
         answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
-        return render_answer(answer, turn.language)
+        reply = render_answer(answer, turn.language)
+        if self._feedback is not None and answer.kind in KNOWLEDGE_ANSWERS:
+            buttons = reply.buttons + self._feedback.buttons(turn.language)
+            reply = dataclasses.replace(reply, buttons=buttons)
+        return reply
 
     async def _record_replies(self, turn: Turn, replies: Sequence[OutgoingMessage]) -> None:
         for reply in replies:
