@@ -1,5 +1,6 @@
 """Dates in Chinese and English messages, absolute ("2024-11-01", "11月1日", "Nov 1") and
-relative to the customer's today ("昨天", "3天前", "上周五", "yesterday", "last friday")."""
+relative to the customer's today ("昨天", "3天前", "上周五", "上上周五", "yesterday",
+"last friday")."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ _RELATIVE = re.compile(
     "|".join(re.escape(word) for word in sorted(_RELATIVE_DAYS, key=len, reverse=True))
 )
 _DAYS_AGO = re.compile(rf"{_NUM}\s*天前|(?<![a-z0-9])(\d+)\s+days?\s+ago(?![a-z])")
-_LAST_WEEKDAY_ZH = re.compile(r"上(?:周|星期|礼拜)([一二三四五六日天])")
+_LAST_WEEKDAY_ZH = re.compile(r"(上+)(?:周|星期|礼拜)([一二三四五六日天])")
 _LAST_WEEKDAY_EN = re.compile(rf"(?<![a-z])last\s+({'|'.join(_WEEKDAYS_EN)})(?![a-z])")
 
 
@@ -102,8 +103,9 @@ def _relative(match: re.Match[str], today: date | None) -> date | None:
         days = _number(match.group(1) or match.group(2))
         return None if days is None else today - timedelta(days=days)
     if pattern is _LAST_WEEKDAY_ZH:
-        monday_last_week = today - timedelta(days=today.weekday() + 7)
-        return monday_last_week + timedelta(days=_WEEKDAYS_ZH[match.group(1)])
+        # "上周五" is Friday of last week, "上上周五" the week before.
+        monday = today - timedelta(days=today.weekday() + 7 * len(match.group(1)))
+        return monday + timedelta(days=_WEEKDAYS_ZH[match.group(2)])
     weekday = _WEEKDAYS_EN.index(match.group(1))
     back = (today.weekday() - weekday) % 7 or 7
     return today - timedelta(days=back)

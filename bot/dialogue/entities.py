@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -91,7 +91,18 @@ _BOUND_BEFORE = re.compile(
     rf"\s*{_NUM}{_MULT}{_NOT_MONEY}"
 )
 _BOUND_AFTER = re.compile(rf"{_NUM}{_MULT}\s*(以内|以下|之内|左右)")
-_MAX_WORDS = ("预算", "不超过", "低于", "最多", "以下", "以内", "之内", "under", "below", "less than")
+_MAX_WORDS = (
+    "预算",
+    "不超过",
+    "低于",
+    "最多",
+    "以下",
+    "以内",
+    "之内",
+    "under",
+    "below",
+    "less than",
+)
 _MAX_WORDS_EN = ("no more than", "up to", "budget", "max")
 _ABOUT_WORDS = ("左右", "上下", "around", "about", "大概", "大约")
 _MIN_WORDS = ("以上", "over", "more than", "above", "超过")
@@ -125,6 +136,9 @@ class Entities:
     products: tuple[str, ...] = ()
     source: str = "rules"
     """"rules", or "rules+llm" when an LLM contributed validated values."""
+    bare: bool = False
+    """The message is little more than these values ("DD20241101", "订单号是 DD20241101"):
+    an answer to the bot's question rather than a new request."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,6 +149,7 @@ class Entities:
             "dates": list(self.dates),
             "products": list(self.products),
             "source": self.source,
+            "bare": self.bare,
         }
 
     @classmethod
@@ -148,6 +163,7 @@ class Entities:
             dates=tuple(data.get("dates", ())),
             products=tuple(data.get("products", ())),
             source=str(data.get("source", "rules")),
+            bare=bool(data.get("bare", False)),
         )
 
     def slot_value(self, slot: str) -> str | None:
@@ -365,7 +381,7 @@ def extract_entities(
         products, work = catalogue.find(work)
     dates, work = find_dates(work, today, mask=_MASK)
     amounts, work = extract_amounts(work)
-    return Entities(
+    found = Entities(
         order_numbers=tuple(orders),
         phones=tuple(phones),
         emails=tuple(emails),
@@ -373,3 +389,19 @@ def extract_entities(
         dates=tuple(d.isoformat() for d in dates),
         products=tuple(products),
     )
+    if found.is_empty():
+        return found
+    return replace(found, bare=is_bare(work))
+
+
+_FILLER = re.compile(
+    r"订单编?号|单号|手机号?码?|电话号?码?|邮箱地址|邮箱|是|为|我的|就是|这个|好的|给你|嗯|呢|吧|了|"
+    r"(?<![a-z])(?:my|the|order|number|no|phone|email|e-mail|address|it's|it|is|here|"
+    r"you go|thanks|please|sure|ok)(?![a-z])|[^a-z0-9\u4e00-\u9fff]"
+)
+BARE_MAX_CHARS = 2
+
+
+def is_bare(remaining: str) -> bool:
+    """True when what is left of a message once its entities are masked is filler only."""
+    return len(_FILLER.sub("", remaining)) <= BARE_MAX_CHARS
