@@ -12,6 +12,10 @@ from bot.adapters.base import Adapter, MessageHandler
 from bot.adapters.web.chat import WebChatChannel
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
+from bot.dialogue.actions import DialogueActions
+from bot.dialogue.intents import load_intent_classifier
+from bot.dialogue.shop import catalogue_for, list_products, seed_demo_shop
+from bot.dialogue.understanding import Understander
 from bot.feedback.service import FeedbackService
 from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
@@ -20,7 +24,7 @@ from bot.pipeline import Pipeline
 from core.errors import AdapterError
 from core.settings import KefuSettings
 from core.storage import ConversationStore, Database
-from core.types import ConversationKey, IncomingMessage, OutgoingMessage
+from core.types import ConversationKey, IncomingMessage, OutgoingMessage, utcnow
 from knowledge.base import KnowledgeBase
 
 log = structlog.get_logger(__name__)
@@ -34,6 +38,7 @@ class Kefu:
     db: Database
     store: ConversationStore
     knowledge: KnowledgeBase
+    understander: Understander | None = None
     admin: AdminCommands = field(init=False)
     handoff: HandoffService = field(init=False)
     feedback: FeedbackService = field(init=False)
@@ -53,6 +58,19 @@ class Kefu:
             self.admin,
             handoff=self.handoff,
             feedback=self.feedback,
+            understander=self.understander,
+            dialogue=self._dialogue_actions(),
+        )
+
+    def _dialogue_actions(self) -> DialogueActions | None:
+        if self.understander is None or self.understander.classifier.catalog is None:
+            return None
+        return DialogueActions(
+            self.settings.dialogue,
+            self.db,
+            self.store,
+            self.understander.classifier.catalog.required_slots(),
+            utcnow,
         )
 
     @classmethod
@@ -76,7 +94,8 @@ class Kefu:
             )
             report = await asyncio.to_thread(knowledge.reload)
             log.info("kb.first_start.ingested", chunks=report.chunks, failed=len(report.failed))
-        app = cls(settings, db, ConversationStore(db), knowledge)
+        understander = await build_understander(settings, db, knowledge)
+        app = cls(settings, db, ConversationStore(db), knowledge, understander)
         app.add_adapter(RestChannel(app.pipeline.handle))
         app.add_adapter(WebChatChannel(app.pipeline.handle))
         for adapter in platform_adapters(settings, app.pipeline.handle):
@@ -127,6 +146,26 @@ class Kefu:
         for adapter in self.adapters.values():
             await adapter.stop()
         await self.db.dispose()
+
+
+async def build_understander(
+    settings: KefuSettings, db: Database, knowledge: KnowledgeBase
+) -> Understander:
+    """Seeds the demo shop when asked and loads (or trains once) the intent classifier."""
+    if settings.dialogue.seed_demo_shop:
+        await seed_demo_shop(db)
+    catalogue = catalogue_for(await list_products(db))
+    classifier = await asyncio.to_thread(
+        load_intent_classifier,
+        settings.dialogue.intents_file,
+        knowledge.embedder.embed_queries,
+        embedder_name=knowledge.embedder.name,
+        cache_dir=settings.data_dir / "models",
+        threshold=settings.dialogue.oos_threshold,
+    )
+    return Understander(
+        classifier, catalogue, lambda: utcnow().date(), settings.dialogue.frustration_threshold
+    )
 
 
 def platform_adapters(settings: KefuSettings, handler: MessageHandler) -> list[Adapter]:

@@ -7,6 +7,7 @@ dedupe -> rate limit -> per-conversation lock -> load session -> admin command -
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import Sequence
@@ -16,9 +17,13 @@ from typing import Any
 import structlog
 
 from bot.admin import AdminCommands, is_command, parse_command
+from bot.dialogue.actions import DialogueActions
 from bot.dialogue.followup import contextual_query, is_follow_up
+from bot.dialogue.intent_catalog import IntentAction
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
 from bot.dialogue.session import Session, load_session
+from bot.dialogue.slots import FRAME_KEY
+from bot.dialogue.understanding import Understander, Understanding
 from bot.feedback.service import FeedbackService
 from bot.feedback.transcript import KNOWLEDGE_ANSWERS
 from bot.guards import ConversationLocks, CustomerRateLimiter
@@ -35,6 +40,9 @@ from knowledge.types import Passage, Retriever
 log = structlog.get_logger(__name__)
 
 CUSTOMER_COMMANDS = frozenset({"start"})
+SLOT_ACTIONS = frozenset({IntentAction.ORDER_STATUS, IntentAction.REFUND_REQUEST})
+CERTAIN_INTENT = 0.99
+"""At this confidence "我的订单到哪了" asks for the order number without consulting the FAQ."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,8 +71,12 @@ class Pipeline:
         *,
         handoff: HandoffService | None = None,
         feedback: FeedbackService | None = None,
+        understander: Understander | None = None,
+        dialogue: DialogueActions | None = None,
     ) -> None:
         self._feedback = feedback
+        self._understander = understander
+        self._dialogue = dialogue
         self._settings = settings
         self._store = store
         self._knowledge = knowledge
@@ -109,6 +121,9 @@ class Pipeline:
         except StorageError:
             log.exception("pipeline.storage_failed", conversation=message.key.as_str())
             return [_apology(language)]
+        previous = session.last_user_text()
+        if previous is not None:  # "DD20241101" alone: keep answering in the customer's language
+            language = detect_language(message.text, default=detect_language(previous))
         turn = Turn(message, clean_text(message.text), language, session)
         try:
             replies = await self._respond(turn)
@@ -136,28 +151,67 @@ class Pipeline:
         if is_command(turn.text):
             return await self._command(turn)
         if self._handoff is not None:
-            handed = await self._handoff_gate(turn)
-            if handed is not None:
-                return handed
+            routed = await self._handoff.route_customer_message(key, turn.text, turn.language)
+            if routed is not None:  # a human has this conversation: relay, the bot stays quiet
+                return routed
         if self._feedback is not None:
             reason = await self._feedback.take_pending_reason(key, turn.text)
             if reason is not None:
                 return reason
-        return [await self._answer_from_knowledge(turn)]
+        understood = await self._understand(turn)
+        if self._handoff is not None:
+            escalated = await self._maybe_escalate(turn, understood)
+            if escalated is not None:
+                return escalated
+        passages: list[Passage] | None = None
+        if understood is not None and self._may_be_faq(turn, understood):
+            with contextlib.suppress(KnowledgeError):  # answered (or apologised) below
+                passages = await self._retrieve(turn)
+            if passages is not None and self._confident_faq(passages):
+                return [await self._answer_from_knowledge(turn, passages)]
+        if self._dialogue is not None and understood is not None:
+            acted = await self._dialogue.respond(turn.session, turn.text, turn.language, understood)
+            if acted is not None:
+                return acted
+        return [await self._answer_from_knowledge(turn, passages)]
 
-    async def _handoff_gate(self, turn: Turn) -> list[OutgoingMessage] | None:
-        """With a human agent: relay and stop. Otherwise: should a human take over now?"""
+    def _may_be_faq(self, turn: Turn, understood: Understanding) -> bool:
+        """An order intent without an order number may be a policy question ("退款多久能到账?")
+        that a curated FAQ answers better than asking for the order number."""
+        return (
+            understood.action in SLOT_ACTIONS
+            and not understood.entities.order_numbers
+            and FRAME_KEY not in turn.session.state
+            and understood.prediction.confidence < CERTAIN_INTENT
+        )
+
+    def _confident_faq(self, passages: Sequence[Passage]) -> bool:
+        return (
+            bool(passages)
+            and passages[0].kind == "faq"
+            and (passages[0].score >= self._thresholds.faq)
+        )
+
+    async def _understand(self, turn: Turn) -> Understanding | None:
+        if self._understander is None:
+            return None
+        understood = await asyncio.to_thread(self._understander.understand, turn.text)
+        await self._store.append_event(
+            turn.message.key, EventKind.UNDERSTANDING, payload=understood.to_json()
+        )
+        return understood
+
+    async def _maybe_escalate(
+        self, turn: Turn, understood: Understanding | None
+    ) -> list[OutgoingMessage] | None:
+        """Should a human take over now (asked for, complaint, frustration, repeated failure)?"""
         assert self._handoff is not None
-        key = turn.message.key
-        routed = await self._handoff.route_customer_message(key, turn.text, turn.language)
-        if routed is not None:
-            return routed
         return await self._handoff.maybe_escalate(
-            key,
+            turn.message.key,
             turn.text,
             turn.language,
-            intent=None,
-            frustrated=False,
+            intent=understood.intent if understood else None,
+            frustrated=understood.sentiment.frustrated if understood else False,
             last_answers=[
                 str(t.payload.get("answer_kind"))
                 for t in turn.session.turns
@@ -205,9 +259,12 @@ class Pipeline:
             passages = await self._search(contextual_query(previous, turn.text))
         return passages
 
-    async def _answer_from_knowledge(self, turn: Turn) -> OutgoingMessage:
+    async def _answer_from_knowledge(
+        self, turn: Turn, passages: list[Passage] | None = None
+    ) -> OutgoingMessage:
         try:
-            passages = await self._retrieve(turn)
+            if passages is None:
+                passages = await self._retrieve(turn)
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)
             return _offer_human(

@@ -9,7 +9,8 @@ from typing import Literal
 Language = Literal["zh", "en"]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_LATIN_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
+"""Whole words only: an order number such as DD20241101 says nothing about the language."""
 
 
 def detect_language(text: str, default: Language = "en") -> Language:

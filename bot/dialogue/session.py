@@ -40,6 +40,12 @@ class Session:
                 return previous.text
         return None
 
+    def last_user_text(self) -> str | None:
+        for turn in reversed(self.turns):
+            if turn.role == "user":
+                return turn.text
+        return None
+
     def last_reply(self) -> Turn | None:
         for turn in reversed(self.turns):
             if turn.role == "assistant":

@@ -63,7 +63,7 @@ async def test_conversation_survives_a_restart(
     second = await Kefu.create(settings, configure_logs=False)
     try:
         key = ConversationKey("rest", "erin", "erin")
-        events = await second.store.events(key)
+        events = await second.store.events(key, kinds=[EventKind.USER_MESSAGE, EventKind.BOT_REPLY])
         assert [e.kind for e in events] == [EventKind.USER_MESSAGE, EventKind.BOT_REPLY]
         async with TestClient(TestServer(second.web_app())) as client:
             [reply] = await ask(client, "erin", "what about laptops?")
@@ -79,9 +79,45 @@ async def test_replies_are_recorded_with_citations_in_the_event_log(
     client: Client, kefu: Kefu
 ) -> None:
     await ask(client, "frank", "退款多久能到账？")
-    events = await kefu.store.events(ConversationKey("rest", "frank", "frank"))
+    events = await kefu.store.events(
+        ConversationKey("rest", "frank", "frank"),
+        kinds=[EventKind.USER_MESSAGE, EventKind.BOT_REPLY],
+    )
     user, bot = events
     assert user.text == "退款多久能到账？"
     assert bot.kind == EventKind.BOT_REPLY
     assert bot.payload["citations"]
     assert bot.payload["answer_kind"] in ("faq", "passage")
+
+
+async def test_order_status_asks_for_the_number_then_answers(client: Client, kefu: Kefu) -> None:
+    [ask_number] = await ask(client, "alice", "我的订单到哪了")
+    assert ask_number["custom"]["answer_kind"] == "slot_prompt"
+    assert "订单号" in ask_number["text"]
+    [status] = await ask(client, "alice", "DD20241101")
+    assert status["custom"]["answer_kind"] == "tool"
+    assert "DD20241101" in status["text"]
+    assert "运输中" in status["text"]  # the demo order is in transit
+
+
+async def test_a_customer_never_sees_another_customers_order(client: Client) -> None:
+    await ask(client, "mallory", "Where is my order?")
+    [reply] = await ask(client, "mallory", "DD20241101")  # Alice's order
+    assert "couldn't find" in reply["text"]
+    assert "Xinghe Express" not in reply["text"]
+
+
+async def test_customer_can_change_topic_while_the_bot_waits_for_a_slot(
+    client: Client, demo_faq: dict[str, dict[str, str]]
+) -> None:
+    await ask(client, "oscar", "我的订单到哪了")
+    [reply] = await ask(client, "oscar", "保修期是多久？")
+    assert reply["text"] == demo_faq["warranty-period-zh"]["answer"]
+
+
+async def test_recommendation_comes_from_the_catalogue_with_reasons(client: Client) -> None:
+    [reply] = await ask(client, "pat", "推荐一款降噪耳机")
+    assert reply["custom"]["answer_kind"] == "recommendation"
+    assert reply["custom"]["products"]
+    assert reply["text"].startswith("为您推荐")
+    assert "1. " in reply["text"]
