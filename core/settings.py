@@ -87,6 +87,11 @@ class KnowledgeSettings(BaseModel):
     max_file_mb: float = Field(
         default=20.0, description="Source files larger than this are refused, not loaded."
     )
+    exclude: list[str] = Field(
+        default_factory=lambda: ["README*", "readme*"],
+        description="File name patterns in source folders that are not knowledge (a folder's "
+        "own README describes the folder to its maintainers, not the business to customers).",
+    )
     top_k: int = 5
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid",
@@ -99,6 +104,11 @@ class KnowledgeSettings(BaseModel):
     rrf_k: float = Field(default=60.0, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in RRF.")
     bm25_weight: float = Field(default=1.0, description="Weight of the BM25 ranking in RRF.")
+    bm25_coverage_exponent: float = Field(
+        default=1.0,
+        description="Each BM25 hit's RRF weight is scaled by (share of the question's words it "
+        "contains) ** this; 0 gives plain RRF.",
+    )
     faq_threshold: float = Field(
         default=0.0, description="Relevance above which a matched FAQ is answered directly."
     )

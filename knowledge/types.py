@@ -29,10 +29,18 @@ class Passage:
     answer: str | None = None
     category: str | None = None
     language: str | None = None
+    doc_id: str | None = None
+    """Id the source gave this entry (an FAQ row's ``id``, a corpus record's ``id``), if any."""
 
 
 @dataclass(slots=True, frozen=True)
 class IngestReport:
+    """Outcome of an ingest or reload.
+
+    ``added``/``updated``/``deleted``/``unchanged`` count source files; ``chunks`` is the number
+    of chunks in the index afterwards.
+    """
+
     added: int = 0
     updated: int = 0
     deleted: int = 0
@@ -40,6 +48,10 @@ class IngestReport:
     chunks: int = 0
     failed: Mapping[str, str] = field(default_factory=dict)
     """Source path -> reason it could not be parsed."""
+    skipped: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Source path -> entries left out of a loaded file (duplicated FAQ questions, empty rows)."""
+    embedded: int = 0
+    """Chunks embedded and written by this run (0 when nothing changed)."""
 
 
 @dataclass(slots=True, frozen=True)

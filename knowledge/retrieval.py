@@ -1,0 +1,279 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused by reciprocal rank fusion.
+
+Dense retrieval finds paraphrases ("东西坏了能退吗" -> the returns FAQ); BM25 finds exact words
+dense models blur (order numbers, product names, "400-820-1234"). Each ranking contributes
+``weight / (rrf_k + rank)`` per hit (Cormack et al., 2009), which needs no score normalisation.
+One change to plain RRF: a BM25 hit's weight is scaled by its coverage (the idf-weighted share
+of the question's words it contains) raised to ``bm25_coverage_exponent``, so a chunk that is
+first in BM25 only because it shares one common word ("get") does not outvote the dense
+ranking, while a chunk containing the question's rare words keeps its full say. Measured in
+``benchmarks/results/retrieval_compare.md``.
+
+An optional CrossEncoder re-orders the fused candidates. The order comes from fusion (or the
+reranker); each passage's ``score`` is the calibrated relevance of :mod:`knowledge.calibration`,
+so thresholds mean the same for every query.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from core.errors import ConfigError, InputError
+from knowledge.calibration import Calibration
+from knowledge.chunking import Chunk
+from knowledge.embeddings import Embedder, embed_or_raise
+from knowledge.lexical import LexicalIndex, tokenize
+from knowledge.store import FILTER_FIELDS, ChunkStore
+
+log = structlog.get_logger(__name__)
+
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(slots=True, frozen=True)
+class FusionWeights:
+    """How the two rankings are combined."""
+
+    rrf_k: float = 60.0
+    dense: float = 1.0
+    bm25: float = 1.0
+    bm25_coverage_exponent: float = 1.0
+    """0 is plain RRF; 1 scales each BM25 hit's weight by its coverage of the question."""
+    candidates: int = 50
+    """Hits each ranking contributes."""
+
+
+@dataclass(slots=True, frozen=True)
+class Rankings:
+    """Candidate lists, best first: ``(chunk_id, cosine)`` and ``(chunk_id, bm25 score)``."""
+
+    dense: list[tuple[str, float]]
+    bm25: list[tuple[str, float]]
+    coverage: dict[str, float]
+    """Coverage of the question by each BM25 candidate."""
+
+
+@dataclass(slots=True, frozen=True)
+class Hit:
+    """A retrieved chunk with everything that went into its place and score."""
+
+    chunk: Chunk
+    score: float
+    cosine: float
+    coverage: float
+    dense_rank: int | None
+    bm25_rank: int | None
+    fused: float
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[tuple[str, float]]], k: float
+) -> list[tuple[str, float]]:
+    """Fuses ranked lists: ``sum(weight / (k + rank))``, best first; ties keep first-seen order.
+
+    Args:
+        rankings: Per retriever, ``(id, weight)`` pairs best first.
+        k: The RRF constant; larger flattens the advantage of the very top ranks.
+    """
+    fused: dict[str, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, (chunk_id, weight) in enumerate(ranking, start=1):
+            fused[chunk_id] += weight / (k + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def check_filters(filters: Mapping[str, str] | None) -> None:
+    """Raises :class:`InputError` for a filter on a field chunks do not have."""
+    unknown = set(filters or {}) - FILTER_FIELDS
+    if unknown:
+        raise InputError(
+            f"unknown filter {', '.join(sorted(unknown))}; use {', '.join(sorted(FILTER_FIELDS))}"
+        )
+
+
+class CrossEncoderReranker:
+    """Re-orders candidates with a sentence-transformers CrossEncoder (torch loaded lazily)."""
+
+    def __init__(self, model: str, allow_download: bool = False) -> None:
+        self._model_name = model
+        self._allow_download = allow_download
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            from sentence_transformers import CrossEncoder
+
+            try:
+                self._model = CrossEncoder(
+                    self._model_name, device="cpu", local_files_only=not self._allow_download
+                )
+            except Exception as error:
+                raise ConfigError(f"cannot load reranker {self._model_name!r}: {error}") from error
+        return self._model
+
+    def order(self, query: str, texts: Sequence[str]) -> list[int]:
+        """Indexes of ``texts``, most relevant first."""
+        if not texts:
+            return []
+        with self._lock:
+            model = self._load()
+            scores = model.predict(
+                [(query, text) for text in texts], show_progress_bar=False, convert_to_numpy=True
+            )
+        return [int(i) for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")]
+
+
+class QueryVectorCache:
+    """Recent query embeddings: customers repeat themselves ("转人工", "hi"), and comparing
+    ranking modes on one query should embed it once."""
+
+    def __init__(self, embedder: Embedder, size: int = 512) -> None:
+        self._embedder = embedder
+        self._size = size
+        self._vectors: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(self, query: str) -> NDArray[np.float32]:
+        with self._lock:
+            found = self._vectors.get(query)
+            if found is not None:
+                self._vectors.move_to_end(query)
+                return found
+        vector: NDArray[np.float32] = embed_or_raise(self._embedder.embed_queries, [query])[0]
+        if self._size > 0:
+            with self._lock:
+                self._vectors[query] = vector
+                while len(self._vectors) > self._size:
+                    self._vectors.popitem(last=False)
+        return vector
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
+class HybridRetriever:
+    """Searches one store and its BM25 snapshot.
+
+    Args:
+        store: The vector store.
+        lexical: Returns the current BM25 snapshot (it is swapped after each change).
+        embedder: Embeds queries into the store's vector space.
+        calibration: Turns hit features into the calibrated score.
+        weights: Fusion parameters.
+        mode: Default ranking: hybrid, dense or bm25 alone.
+        reranker: Optional CrossEncoder.
+        rerank_candidates: How many fused hits the reranker sees.
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        lexical: Callable[[], LexicalIndex],
+        embedder: Embedder,
+        calibration: Calibration,
+        weights: FusionWeights,
+        mode: RetrievalMode = "hybrid",
+        reranker: CrossEncoderReranker | None = None,
+        rerank_candidates: int = 20,
+    ) -> None:
+        self._store = store
+        self._lexical = lexical
+        self.query_vectors = QueryVectorCache(embedder)
+        self._calibration = calibration
+        self.weights = weights
+        self.mode: RetrievalMode = mode
+        self._reranker = reranker
+        self._rerank_candidates = rerank_candidates
+
+    def rankings(
+        self,
+        query: str,
+        n: int,
+        filters: Mapping[str, str] | None = None,
+        mode: RetrievalMode | None = None,
+        lexical: LexicalIndex | None = None,
+    ) -> Rankings:
+        """The dense and BM25 candidate lists for ``query`` (one is empty in a single mode)."""
+        mode = mode or self.mode
+        lexical = lexical or self._lexical()
+        dense: list[tuple[str, float]] = []
+        if mode != "bm25":
+            dense = self._store.query(self.query_vectors.vector(query), n, filters)
+        bm25: list[tuple[str, float]] = []
+        coverage: dict[str, float] = {}
+        if mode != "dense":
+            tokens = tokenize(query)
+            bm25 = lexical.search(tokens, n, filters)
+            coverage = {chunk_id: lexical.coverage(tokens, chunk_id) for chunk_id, _ in bm25}
+        return Rankings(dense, bm25, coverage)
+
+    def fuse(self, rankings: Rankings) -> list[tuple[str, float]]:
+        """Reciprocal rank fusion of the two candidate lists (see the module docstring)."""
+        weights = self.weights
+        dense = [(chunk_id, weights.dense) for chunk_id, _ in rankings.dense]
+        bm25 = [
+            (chunk_id, weights.bm25 * rankings.coverage[chunk_id] ** weights.bm25_coverage_exponent)
+            for chunk_id, _ in rankings.bm25
+        ]
+        return reciprocal_rank_fusion([dense, bm25], weights.rrf_k)
+
+    def hits(
+        self,
+        query: str,
+        k: int = 5,
+        filters: Mapping[str, str] | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, in ranking order, with their features.
+
+        Raises:
+            InputError: An unknown filter field.
+            KnowledgeError: The embedder or the vector store failed.
+        """
+        check_filters(filters)
+        query = query.strip()
+        if not query or k <= 0:
+            return []
+        lexical = self._lexical()
+        tokens = tokenize(query)
+        vector = self.query_vectors.vector(query)
+        rankings = self.rankings(query, max(self.weights.candidates, k), filters, mode, lexical)
+        fused = self.fuse(rankings)
+        pool_size = max(k, self._rerank_candidates) if self._reranker else k
+        pool = fused[:pool_size]
+        stored = self._store.get([chunk_id for chunk_id, _ in pool])
+        pool = [(chunk_id, value) for chunk_id, value in pool if chunk_id in stored]
+        if self._reranker is not None and pool:
+            texts = [stored[chunk_id].chunk.search_text() for chunk_id, _ in pool]
+            pool = [pool[i] for i in self._reranker.order(query, texts)]
+        dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(rankings.dense, 1)}
+        sparse_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(rankings.bm25, 1)}
+        hits = []
+        for chunk_id, value in pool[:k]:
+            item = stored[chunk_id]
+            cosine = float(np.dot(item.embedding, vector))
+            coverage = rankings.coverage.get(chunk_id)
+            if coverage is None:
+                coverage = lexical.coverage(tokens, chunk_id)
+            hits.append(
+                Hit(
+                    chunk=item.chunk,
+                    score=self._calibration.score(cosine, coverage),
+                    cosine=cosine,
+                    coverage=coverage,
+                    dense_rank=dense_rank.get(chunk_id),
+                    bm25_rank=sparse_rank.get(chunk_id),
+                    fused=value,
+                )
+            )
+        return hits

@@ -1,0 +1,180 @@
+"""The ChromaDB side of the knowledge base: vectors, texts and metadata of every chunk.
+
+Embedded ``PersistentClient`` under the data folder by default, ``HttpClient`` when
+``chroma_url`` is set. We always pass our own embeddings (Chroma's default embedder downloads a
+model) and use cosine space. Every Chroma failure surfaces as :class:`VectorStoreError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from core.errors import VectorStoreError
+from knowledge.chunking import Chunk
+
+log = structlog.get_logger(__name__)
+
+FILTER_FIELDS = frozenset({"source", "category", "kind", "language", "doc_id"})
+PAGE_SIZE = 5000
+
+
+@contextlib.contextmanager
+def chroma_errors(action: str) -> Iterator[None]:
+    """Turns any Chroma (or transport) failure into a :class:`VectorStoreError`."""
+    try:
+        yield
+    except VectorStoreError:
+        raise
+    except Exception as error:
+        raise VectorStoreError(f"vector store failed to {action}: {error}") from error
+
+
+def where_clause(filters: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """Chroma ``where`` for exact-match filters on our metadata fields."""
+    if not filters:
+        return None
+    clauses: list[dict[str, Any]] = [{key: {"$eq": value}} for key, value in filters.items()]
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass(slots=True, frozen=True)
+class StoredChunk:
+    """A chunk as read back from the store, with its vector."""
+
+    chunk: Chunk
+    embedding: NDArray[np.float32]
+
+
+def make_client(chroma_url: str | None, data_dir: Path) -> Any:
+    """A Chroma client: HTTP when ``chroma_url`` is set, else embedded under ``data_dir``.
+
+    Raises:
+        VectorStoreError: The server cannot be reached or the folder cannot be opened.
+    """
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        if not url.hostname:
+            raise VectorStoreError(f"invalid chroma_url {chroma_url!r}")
+        ssl = url.scheme == "https"
+        port = url.port or (443 if ssl else 8000)
+        with chroma_errors(f"connect to {url.hostname}:{port}"):
+            return chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=settings)
+    with chroma_errors(f"open {data_dir / 'chroma'}"):
+        return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+
+
+class ChunkStore:
+    """One Chroma collection of chunks.
+
+    Args:
+        client: A Chroma client (see :func:`make_client`).
+        name: Collection name.
+    """
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.name = name
+        self._client = client
+        with chroma_errors(f"open collection {name}"):
+            self._collection = client.get_or_create_collection(
+                name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            self._batch = int(client.get_max_batch_size())
+
+    def count(self) -> int:
+        with chroma_errors("count chunks"):
+            return int(self._collection.count())
+
+    def upsert(self, chunks: Sequence[Chunk], embeddings: NDArray[np.float32]) -> None:
+        """Writes chunks with their vectors (same id: replaced)."""
+        for start in range(0, len(chunks), self._batch):
+            part = chunks[start : start + self._batch]
+            with chroma_errors("write chunks"):
+                self._collection.upsert(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=embeddings[start : start + len(part)],
+                    documents=[c.text for c in part],
+                    metadatas=[c.metadata() for c in part],  # type: ignore[misc]
+                )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), self._batch):
+            with chroma_errors("delete chunks"):
+                self._collection.delete(ids=list(ids[start : start + self._batch]))
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored."""
+        found: set[str] = set()
+        for start in range(0, len(ids), self._batch):
+            with chroma_errors("look up chunks"):
+                part = list(ids[start : start + self._batch])
+                result = self._collection.get(ids=part, include=[])
+            found.update(result["ids"])
+        return found
+
+    def scan(self) -> Iterator[Chunk]:
+        """Every stored chunk (text and metadata, no vectors), page by page."""
+        offset = 0
+        while True:
+            with chroma_errors("read chunks"):
+                page = self._collection.get(
+                    limit=PAGE_SIZE, offset=offset, include=["documents", "metadatas"]
+                )
+            ids = page["ids"]
+            documents = page["documents"] or [""] * len(ids)
+            metadatas = page["metadatas"] or [None] * len(ids)
+            for chunk_id, text, meta in zip(ids, documents, metadatas, strict=True):
+                yield Chunk.from_record(chunk_id, text or "", meta)
+            if len(ids) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def get(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Chunks and vectors by id; ids no longer stored are missing from the result."""
+        if not ids:
+            return {}
+        with chroma_errors("read chunks"):
+            result = self._collection.get(
+                ids=list(ids), include=["documents", "metadatas", "embeddings"]
+            )
+        found: dict[str, StoredChunk] = {}
+        embeddings = result["embeddings"]
+        documents = result["documents"] or []
+        metadatas = result["metadatas"] or []
+        for i, chunk_id in enumerate(result["ids"]):
+            chunk = Chunk.from_record(chunk_id, documents[i] or "", metadatas[i])
+            vector = np.asarray(embeddings[i], dtype=np.float32)  # type: ignore[index]
+            found[chunk_id] = StoredChunk(chunk, vector)
+        return found
+
+    def query(
+        self, vector: NDArray[np.float32], n: int, filters: Mapping[str, str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Nearest chunks to ``vector`` as ``(chunk_id, cosine)``, best first."""
+        with chroma_errors("search"):
+            total = self._collection.count()
+            if total == 0:
+                return []
+            result = self._collection.query(
+                query_embeddings=[vector],
+                n_results=min(n, total),
+                where=where_clause(filters),
+                include=["distances"],
+            )
+        ids = result["ids"][0]
+        distances = (result["distances"] or [[]])[0]
+        return [(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(ids, distances, strict=True)]

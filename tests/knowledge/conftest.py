@@ -1,0 +1,118 @@
+"""Knowledge-base fixtures: a small bilingual shop knowledge base and fast embedders."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from core.settings import KnowledgeSettings
+from knowledge.base import KnowledgeBase
+from knowledge.embeddings import E5Embedder, HashingEmbedder, Vectors
+
+FAQ_ROWS = [
+    (
+        "returns-window",
+        "returns",
+        "支持7天无理由退货吗？",
+        "支持。签收后7天内可以申请无理由退货，商品需完好。",
+    ),
+    (
+        "refund-timing",
+        "returns",
+        "How long do refunds take?",
+        "Refunds reach your card within 3-5 working days.",
+    ),
+    ("shipping-fee", "shipping", "运费怎么算？", "订单实付满99元包邮，不满99元收取8元运费。"),
+    (
+        "invoice",
+        "invoices",
+        "How do I get an invoice?",
+        "Open the order and tap Request invoice; it is emailed within a day.",
+    ),
+    ("warranty", "warranty", "笔记本保修多久？", "笔记本电脑保修2年，其他商品保修1年。"),
+    (
+        "hotline",
+        "contact",
+        "What is your phone number?",
+        "Call 400-820-1234, every day from 9:00 to 21:00.",
+    ),
+]
+
+SHIPPING_MD = """# Shipping policy
+
+## Delivery times
+
+Orders paid before 16:00 ship the same day. Standard delivery takes 2 to 4 days in mainland China.
+Remote areas take up to 7 days.
+
+## Carriers
+
+We ship with SF Express and JD Logistics. The XH-77 courier code on your label identifies the
+warehouse that packed the parcel.
+"""
+
+
+def write_faq_csv(path: Path, rows: list[tuple[str, str, str, str]] = FAQ_ROWS) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "category", "question", "answer"])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def shop_dir(tmp_path: Path) -> Path:
+    """A source folder with an FAQ table and a Markdown policy."""
+    folder = tmp_path / "kb"
+    (folder / "policies").mkdir(parents=True)
+    write_faq_csv(folder / "faq.csv")
+    (folder / "policies" / "shipping.md").write_text(SHIPPING_MD, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def make_kb(data_dir: Path) -> Iterator[Callable[..., KnowledgeBase]]:
+    """Opens knowledge bases on ``data_dir`` with the hashing embedder unless one is given."""
+
+    def make(source_dirs: list[Path], embedder: Any = None, **overrides: Any) -> KnowledgeBase:
+        settings = KnowledgeSettings(source_dirs=source_dirs, embedder="hashing", **overrides)
+        return KnowledgeBase.open(settings, data_dir, embedder or HashingEmbedder())
+
+    yield make
+
+
+@pytest.fixture(scope="session")
+def e5() -> E5Embedder:
+    return E5Embedder()
+
+
+class FailingEmbedder(HashingEmbedder):
+    """Embeds queries, but fails on passages once ``broken`` is set (a model crash mid-reload)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False
+
+    def embed_passages(self, texts: object) -> Vectors:
+        if self.broken:
+            raise RuntimeError("model crashed")
+        return super().embed_passages(texts)  # type: ignore[arg-type]
+
+
+class BlindEmbedder(HashingEmbedder):
+    """Maps every text to the same direction: dense retrieval cannot tell chunks apart."""
+
+    def _encode(self, texts: list[str]) -> Vectors:
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        vectors[:, 0] = 1.0
+        return vectors
