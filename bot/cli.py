@@ -172,5 +172,54 @@ def kb_search(
         typer.echo(f"   {str(row['text'])[:160]}")
 
 
+CorpusOpt = Annotated[Path, typer.Option("--corpus", help="corpus.jsonl: id, text, title?")]
+QueriesOpt = Annotated[Path, typer.Option("--queries", help="queries.jsonl: query, relevant_ids")]
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    corpus: CorpusOpt,
+    queries: QueriesOpt,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    as_json: JsonFlag = False,
+) -> None:
+    """hit@1, hit@5, MRR@10 and median latency of the configured retrieval on your data."""
+    from knowledge.evaluation import run_retrieval_eval
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise typer.BadParameter("mode must be hybrid, dense or bm25")
+    result = run_retrieval_eval(load_settings().knowledge, corpus, queries, mode)  # type: ignore[arg-type]
+    print_numbers(result, as_json)
+
+
+@eval_app.command("answers")
+def eval_answers(
+    corpus: CorpusOpt,
+    queries: QueriesOpt,
+    limit: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """ROUGE-1/2/L and BLEU-4 of the bot's answers against the gold answers."""
+    from bot.answer_eval import run_answer_eval
+
+    print_numbers(run_answer_eval(load_settings().knowledge, corpus, queries, limit), as_json)
+
+
+@eval_app.command("intents")
+def eval_intents(
+    train: Annotated[Path, typer.Option("--train", help="CSV text,intent or JSONL.")],
+    test: Annotated[Path, typer.Option("--test", help="CSV text,intent or JSONL.")],
+    label_field: Annotated[str | None, typer.Option(help="Label column or key.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Train an intent classifier on one file and evaluate it on the other."""
+    from bot.dialogue.evaluation import run_intent_eval
+
+    result = run_intent_eval(
+        train, test, label_field=label_field, cache_dir=load_settings().data_dir / "embedding-cache"
+    )
+    print_numbers(result, as_json)
+
+
 def main() -> None:
     app()
