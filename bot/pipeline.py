@@ -167,7 +167,7 @@ class Pipeline:
         if understood is not None and self._may_be_faq(turn, understood):
             with contextlib.suppress(KnowledgeError):  # answered (or apologised) below
                 passages = await self._retrieve(turn)
-            if passages is not None and self._confident_faq(passages):
+            if passages is not None and self._confident_faq(turn, passages):
                 return [await self._answer_from_knowledge(turn, passages)]
         if self._dialogue is not None and understood is not None:
             acted = await self._dialogue.respond(turn.session, turn.text, turn.language, understood)
@@ -185,12 +185,9 @@ class Pipeline:
             and understood.prediction.confidence < CERTAIN_INTENT
         )
 
-    def _confident_faq(self, passages: Sequence[Passage]) -> bool:
-        return (
-            bool(passages)
-            and passages[0].kind == "faq"
-            and (passages[0].score >= self._thresholds.faq)
-        )
+    def _confident_faq(self, turn: Turn, passages: Sequence[Passage]) -> bool:
+        answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
+        return answer.kind is AnswerKind.FAQ
 
     async def _understand(self, turn: Turn) -> Understanding | None:
         if self._understander is None:
@@ -253,7 +250,7 @@ class Pipeline:
     async def _retrieve(self, turn: Turn) -> list[Passage]:
         passages = await self._search(turn.text)
         previous = turn.session.last_user_question()
-        confident = passages and passages[0].score >= self._thresholds.faq
+        confident = any(p.score >= self._thresholds.faq for p in passages)
         if previous and not confident and is_follow_up(turn.text, turn.language):
             log.info("pipeline.follow_up", **turn.log_context)
             passages = await self._search(contextual_query(previous, turn.text))

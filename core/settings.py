@@ -101,19 +101,31 @@ class KnowledgeSettings(BaseModel):
     candidates: int = Field(
         default=50, description="Hits each retriever contributes before fusion."
     )
-    rrf_k: float = Field(default=60.0, description="Reciprocal rank fusion constant.")
+    rrf_k: float = Field(
+        default=20.0,
+        description="Reciprocal rank fusion constant (tuned: benchmarks/retrieval_compare.py).",
+    )
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in RRF.")
-    bm25_weight: float = Field(default=1.0, description="Weight of the BM25 ranking in RRF.")
+    bm25_weight: float = Field(default=0.5, description="Weight of the BM25 ranking in RRF.")
     bm25_coverage_exponent: float = Field(
         default=1.0,
         description="Each BM25 hit's RRF weight is scaled by (share of the question's words it "
         "contains) ** this; 0 gives plain RRF.",
     )
+    calibration_weights: tuple[float, float, float] | None = Field(
+        default=None,
+        description="[bias, dense, lexical] of the relevance score for an embedder without "
+        "built-in weights (fit them with benchmarks/retrieval_calibration.py).",
+    )
     faq_threshold: float = Field(
-        default=0.0, description="Relevance above which a matched FAQ is answered directly."
+        default=0.7,
+        description="Calibrated relevance above which a matched FAQ is answered directly "
+        "(see benchmarks/results/retrieval_calibration.md).",
     )
     answer_threshold: float = Field(
-        default=0.0, description="Relevance below which the bot says it does not know."
+        default=0.5,
+        description="Calibrated relevance below which the bot says it does not know and "
+        "offers a human.",
     )
 
 

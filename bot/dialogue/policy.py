@@ -57,24 +57,34 @@ def passage_language(passage: Passage) -> Language:
     return detect_language(passage.text)
 
 
-def pick_passage(passages: Sequence[Passage], language: Language) -> Passage | None:
-    """The best passage, preferring the customer's language among near-equal hits."""
+def question_match(question: str, passage: Passage) -> float:
+    """How closely a curated FAQ question matches the customer's words (Jaccard, 0..1)."""
+    if passage.kind != "faq" or not passage.question:
+        return 0.0
+    asked, curated = _terms(question), _terms(passage.question)
+    return len(asked & curated) / len(asked | curated) if asked and curated else 0.0
+
+
+def pick_passage(question: str, passages: Sequence[Passage], language: Language) -> Passage | None:
+    """The passage to answer from.
+
+    Calibrated scores crowd near 1 for several good hits, so among the near-best ones the
+    customer's language wins, then the FAQ whose question matches the customer's words best,
+    then the fused ranking.
+    """
     if not passages:
         return None
-    top = passages[0]
-    for passage in passages:
-        if passage.score < top.score - LANGUAGE_MARGIN:
-            break
-        if passage_language(passage) == language:
-            return passage
-    return top
+    best_score = max(p.score for p in passages)
+    near = [p for p in passages if p.score >= best_score - LANGUAGE_MARGIN]
+    in_language = [p for p in near if passage_language(p) == language] or near
+    return max(in_language, key=lambda p: (question_match(question, p), -p.rank))
 
 
 def decide_answer(
     question: str, language: Language, passages: Sequence[Passage], thresholds: Thresholds
 ) -> PolicyAnswer:
     """Applies the answer policy to ranked passages (best first)."""
-    best = pick_passage(passages, language)
+    best = pick_passage(question, passages, language)
     if best is None or best.score < thresholds.answer:
         confidence = best.score if best else 0.0
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)

@@ -28,7 +28,8 @@ class LLMSettings(BaseModel):
         "`azure_deployment`.",
     )
     device: Literal["auto", "cpu", "cuda"] = Field(
-        default="auto", description="transformers: where the model runs; auto picks CUDA if present."
+        default="auto",
+        description="transformers: where the model runs; auto picks CUDA if present.",
     )
     dtype: Literal["auto", "float16", "bfloat16", "float32"] = Field(
         default="auto",

@@ -28,7 +28,8 @@ def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(tmp_path: Path, demo_index: Path) -> KefuSettings:
     data_dir = tmp_path / "data"
     shutil.copytree(demo_index, data_dir)
-    return KefuSettings(data_dir=data_dir, admins={"rest": ["admin"], "web": ["admin"], "console": ["*"]})
+    admins = {"rest": ["admin"], "web": ["admin"], "console": ["*"]}
+    return KefuSettings(data_dir=data_dir, admins=admins)
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
 import asyncio
 
-from core.types import ConversationKey
-
 from bot.guards import ConversationLocks, CustomerRateLimiter
+from core.types import ConversationKey
 
 KEY = ConversationKey("rest", "alice", "alice")
 

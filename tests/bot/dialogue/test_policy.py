@@ -1,22 +1,35 @@
+from bot.dialogue.policy import Thresholds, best_sentences, decide_answer, pick_passage
 from core.events import AnswerKind
 from knowledge.types import Passage
-
-from bot.dialogue.policy import Thresholds, best_sentences, decide_answer, pick_passage
 
 THRESHOLDS = Thresholds(faq=0.8, answer=0.5)
 
 
 def faq(score: float, language: str, answer: str, chunk_id: str = "c1") -> Passage:
     return Passage(
-        chunk_id=chunk_id, text=f"Q A {answer}", source="faq.csv", title="Returns",
-        section=None, kind="faq", score=score, question="Q", answer=answer, language=language,
+        chunk_id=chunk_id,
+        text=f"Q A {answer}",
+        source="faq.csv",
+        title="Returns",
+        section=None,
+        kind="faq",
+        score=score,
+        question="Q",
+        answer=answer,
+        language=language,
     )
 
 
 def doc(score: float, text: str) -> Passage:
     return Passage(
-        chunk_id="d1", text=text, source="policies/returns.md", title="退货政策",
-        section="退款时效", kind="doc", score=score, language="zh",
+        chunk_id="d1",
+        text=text,
+        source="policies/returns.md",
+        title="退货政策",
+        section="退款时效",
+        kind="doc",
+        score=score,
+        language="zh",
     )
 
 
@@ -37,10 +50,40 @@ def test_nothing_relevant_means_dont_know_not_a_guess() -> None:
 def test_customer_language_wins_among_near_equal_hits() -> None:
     english = faq(0.90, "en", "Seven days.", "en1")
     chinese = faq(0.86, "zh", "七天。", "zh1")
-    assert pick_passage([english, chinese], "zh") is chinese
-    assert pick_passage([english, chinese], "en") is english
+    assert pick_passage("Q", [english, chinese], "zh") is chinese
+    assert pick_passage("Q", [english, chinese], "en") is english
     far = faq(0.5, "zh", "七天。", "zh2")
-    assert pick_passage([english, far], "zh") is english
+    assert pick_passage("Q", [english, far], "zh") is english
+
+
+def test_the_faq_whose_question_matches_wins_among_near_equal_hits() -> None:
+    company = Passage(
+        chunk_id="c",
+        text="",
+        source="faq.csv",
+        title="",
+        section=None,
+        kind="faq",
+        score=0.99,
+        rank=1,
+        question="Can I get an invoice in my company's name?",
+        answer="Company invoice.",
+        language="en",
+    )
+    plain = Passage(
+        chunk_id="p",
+        text="",
+        source="faq.csv",
+        title="",
+        section=None,
+        kind="faq",
+        score=0.98,
+        rank=2,
+        question="How do I get an invoice?",
+        answer="Every order.",
+        language="en",
+    )
+    assert pick_passage("How do I get an invoice?", [company, plain], "en") is plain
 
 
 def test_document_passage_quotes_the_sentences_that_answer() -> None:
