@@ -22,6 +22,7 @@ from bot.handoff import install as install_handoff
 from bot.logs import configure_logging
 from bot.pipeline import Pipeline
 from core.errors import AdapterError
+from core.llm import ChatBackend, make_backend
 from core.settings import KefuSettings
 from core.storage import ConversationStore, Database
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage, utcnow
@@ -39,6 +40,7 @@ class Kefu:
     store: ConversationStore
     knowledge: KnowledgeBase
     understander: Understander | None = None
+    llm: ChatBackend | None = None
     admin: AdminCommands = field(init=False)
     handoff: HandoffService = field(init=False)
     feedback: FeedbackService = field(init=False)
@@ -60,6 +62,7 @@ class Kefu:
             feedback=self.feedback,
             understander=self.understander,
             dialogue=self._dialogue_actions(),
+            llm=self.llm,
         )
 
     def _dialogue_actions(self) -> DialogueActions | None:
@@ -95,7 +98,8 @@ class Kefu:
             report = await asyncio.to_thread(knowledge.reload)
             log.info("kb.first_start.ingested", chunks=report.chunks, failed=len(report.failed))
         understander = await build_understander(settings, db, knowledge)
-        app = cls(settings, db, ConversationStore(db), knowledge, understander)
+        llm = make_backend(settings.llm)
+        app = cls(settings, db, ConversationStore(db), knowledge, understander, llm)
         app.add_adapter(RestChannel(app.pipeline.handle))
         app.add_adapter(WebChatChannel(app.pipeline.handle))
         for adapter in platform_adapters(settings, app.pipeline.handle):
@@ -143,6 +147,8 @@ class Kefu:
     async def close(self) -> None:
         await self.admin.wait_for_reload()
         await self.handoff.close()
+        if self.llm is not None:
+            await self.llm.close()
         for adapter in self.adapters.values():
             await adapter.stop()
         await self.db.dispose()

@@ -26,11 +26,13 @@ from bot.dialogue.slots import FRAME_KEY
 from bot.dialogue.understanding import Understander, Understanding
 from bot.feedback.service import FeedbackService
 from bot.feedback.transcript import KNOWLEDGE_ANSWERS
+from bot.generation import generated_answer
 from bot.guards import ConversationLocks, CustomerRateLimiter
 from bot.handoff import HandoffService
 from bot.messages import human_button_payload, say
 from core.errors import KnowledgeError, StorageError
 from core.events import AnswerKind, EventKind
+from core.llm import ChatBackend
 from core.settings import KefuSettings
 from core.storage import ConversationStore
 from core.text import Language, clean_text, detect_language
@@ -73,7 +75,9 @@ class Pipeline:
         feedback: FeedbackService | None = None,
         understander: Understander | None = None,
         dialogue: DialogueActions | None = None,
+        llm: ChatBackend | None = None,
     ) -> None:
+        self._llm = llm
         self._feedback = feedback
         self._understander = understander
         self._dialogue = dialogue
@@ -269,6 +273,10 @@ class Pipeline:
             )
         answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
         reply = render_answer(answer, turn.language)
+        if self._llm is not None and answer.kind is AnswerKind.PASSAGE:
+            reply = await generated_answer(
+                self._llm, turn.session, turn.text, turn.language, passages, reply
+            )
         if self._feedback is not None and answer.kind in KNOWLEDGE_ANSWERS:
             buttons = reply.buttons + self._feedback.buttons(turn.language)
             reply = dataclasses.replace(reply, buttons=buttons)

@@ -1,0 +1,66 @@
+"""Generative answers: the LLM writes the reply from the retrieved passages, citing them.
+
+Used only when an LLM backend is configured, and only where the answer policy would quote a
+passage: a confidently matched curated FAQ is still answered with its exact text, and below the
+relevance threshold the bot still says it does not know, without asking the model. When the
+model fails or times out, the customer gets the extractive answer instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+
+from bot.dialogue.session import Session
+from bot.messages import human_button_payload, say
+from core.events import AnswerKind
+from core.llm import ChatBackend, with_fallback
+from core.text import Language
+from core.types import Button, OutgoingMessage
+from knowledge.rag_chain import GroundedAnswer, generate_grounded_answer
+from knowledge.types import Passage
+
+log = structlog.get_logger(__name__)
+HISTORY_TURNS = 6
+
+
+def history_of(session: Session) -> list[tuple[str, str]]:
+    """The last turns as ``(role, text)`` for the prompt; agents' words count as the bot's."""
+    return [(turn.role, turn.text) for turn in session.turns[-HISTORY_TURNS:] if turn.text]
+
+
+async def generated_answer(
+    backend: ChatBackend,
+    session: Session,
+    question: str,
+    language: Language,
+    passages: Sequence[Passage],
+    extractive: OutgoingMessage,
+) -> OutgoingMessage:
+    """The model's grounded answer, or ``extractive`` when the model fails."""
+
+    async def generate() -> GroundedAnswer | None:
+        return await generate_grounded_answer(
+            backend, question, history_of(session), passages, language
+        )
+
+    answered = await with_fallback(generate, lambda: None)
+    answer = answered.value
+    if answered.fell_back or answer is None:
+        log.warning("pipeline.llm_fallback", reason=answered.reason)
+        return extractive
+    if answer.dont_know:
+        return OutgoingMessage(
+            answer.text,
+            buttons=extractive.buttons if not extractive.citations else (),
+            custom={"answer_kind": AnswerKind.DONT_KNOW.value, "generated": True},
+        )
+    return OutgoingMessage(
+        answer.text,
+        citations=answer.citations(passages),
+        custom={
+            "answer_kind": AnswerKind.GENERATED.value,
+            "confidence": extractive.custom.get("confidence"),
+        },
+    )
