@@ -28,9 +28,16 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "chat_latency.json"
 QUESTIONS = [
-    "退货需要多久能退款？", "How long is the warranty?", "怎么开发票？", "Can I cancel my order?",
-    "运费怎么算？", "What payment methods do you accept?", "会员积分怎么用？",
-    "How do I return an item?", "保修期是多久？", "Do you ship internationally?",
+    "退货需要多久能退款？",
+    "How long is the warranty?",
+    "怎么开发票？",
+    "Can I cancel my order?",
+    "运费怎么算？",
+    "What payment methods do you accept?",
+    "会员积分怎么用？",
+    "How do I return an item?",
+    "保修期是多久？",
+    "Do you ship internationally?",
 ]
 
 
@@ -64,8 +71,9 @@ async def wait_ready(base: str, process: subprocess.Popen[bytes], limit_s: float
 
 async def ask(http: aiohttp.ClientSession, base: str, sender: str, text: str) -> float:
     started = time.perf_counter()
-    async with http.post(f"{base}/webhooks/rest/webhook",
-                         json={"sender": sender, "message": text}) as response:
+    async with http.post(
+        f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+    ) as response:
         body = await response.json()
         assert response.status == 200 and body, body
     return (time.perf_counter() - started) * 1000
@@ -80,12 +88,16 @@ async def measure(base: str, messages: int, customers: int) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
         for question in QUESTIONS:  # warm-up: first calls load jieba's dictionary etc.
             await ask(http, base, "warmup", question)
-        latencies = [await ask(http, base, f"seq-{i % 20}", QUESTIONS[i % len(QUESTIONS)])
-                     for i in range(messages)]
+        latencies = [
+            await ask(http, base, f"seq-{i % 20}", QUESTIONS[i % len(QUESTIONS)])
+            for i in range(messages)
+        ]
 
         async def customer(n: int, count: int) -> list[float]:
-            return [await ask(http, base, f"cust-{n}", QUESTIONS[(n + i) % len(QUESTIONS)])
-                    for i in range(count)]
+            return [
+                await ask(http, base, f"cust-{n}", QUESTIONS[(n + i) % len(QUESTIONS)])
+                for i in range(count)
+            ]
 
         per_customer = 5
         started = time.perf_counter()
@@ -105,10 +117,16 @@ async def measure(base: str, messages: int, customers: int) -> dict[str, Any]:
 
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KEFU_DATA_DIR": str(data_dir), "KEFU_SERVER__PORT": str(port),
-           "KEFU_LOGGING__LEVEL": "WARNING", "KEFU_RATE_LIMIT_PER_MINUTE": "0"}
-    return subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "KEFU_DATA_DIR": str(data_dir),
+        "KEFU_SERVER__PORT": str(port),
+        "KEFU_LOGGING__LEVEL": "WARNING",
+        "KEFU_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+    )
 
 
 async def main() -> None:
@@ -132,9 +150,13 @@ async def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
-    result = {"first_start_s_with_demo_ingest": round(first_start_s, 2),
-              "start_s": round(warm_start_s, 2), **result,
-              "cpu_count": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M")}
+    result = {
+        "first_start_s_with_demo_ingest": round(first_start_s, 2),
+        "start_s": round(warm_start_s, 2),
+        **result,
+        "cpu_count": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

@@ -51,9 +51,10 @@ async def generated_answer(
         log.warning("pipeline.llm_fallback", reason=answered.reason)
         return extractive
     if answer.dont_know:
+        human = Button(say("human_button", language), human_button_payload(language))
         return OutgoingMessage(
             answer.text,
-            buttons=extractive.buttons if not extractive.citations else (),
+            buttons=(human,),
             custom={"answer_kind": AnswerKind.DONT_KNOW.value, "generated": True},
         )
     return OutgoingMessage(

@@ -277,7 +277,7 @@ class Pipeline:
             reply = await generated_answer(
                 self._llm, turn.session, turn.text, turn.language, passages, reply
             )
-        if self._feedback is not None and answer.kind in KNOWLEDGE_ANSWERS:
+        if self._feedback is not None and reply.custom.get("answer_kind") in KNOWLEDGE_ANSWERS:
             buttons = reply.buttons + self._feedback.buttons(turn.language)
             reply = dataclasses.replace(reply, buttons=buttons)
         return reply

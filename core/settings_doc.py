@@ -1,6 +1,6 @@
 """The README's table of every setting, generated from the settings models themselves.
 
-    python -m core.settings_doc --write    # refresh the table in README.md
+python -m core.settings_doc --write    # refresh the table in README.md
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def _default(field: FieldInfo) -> str:
         return ""
     if isinstance(value, SecretStr):
         return "(secret)"
-    if isinstance(value, Path) or (isinstance(value, list) and value and
-                                   isinstance(value[0], Path)):
+    if isinstance(value, Path) or (
+        isinstance(value, list) and value and isinstance(value[0], Path)
+    ):
         return "(bundled demo)" if "demo" in str(value) else f"`{value}`"
     return f"`{json.dumps(value, ensure_ascii=False, default=str)}`"
 
@@ -52,8 +53,9 @@ def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str]]
 
 def settings_table() -> str:
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    lines += [f"| `{env}` | {default} | {text} |" for env, default, text in
-              _rows(KefuSettings, "KEFU_")]
+    lines += [
+        f"| `{env}` | {default} | {text} |" for env, default, text in _rows(KefuSettings, "KEFU_")
+    ]
     return "\n".join(lines)
 
 

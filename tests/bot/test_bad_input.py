@@ -65,7 +65,9 @@ async def test_control_characters_are_ignored(
 
 
 async def test_broken_vector_store_gives_an_apology_and_the_conversation_goes_on(
-    client: Client, kefu: Kefu, monkeypatch: pytest.MonkeyPatch,
+    client: Client,
+    kefu: Kefu,
+    monkeypatch: pytest.MonkeyPatch,
     demo_faq: dict[str, dict[str, str]],
 ) -> None:
     def broken(query: str, k: int = 5, filters: object = None) -> list[Passage]:

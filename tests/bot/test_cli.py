@@ -11,19 +11,35 @@ from typer.testing import CliRunner
 from bot.cli import app
 
 CORPUS = [
-    {"id": "ship", "title": "Shipping", "text": "Orders ship within 24 hours. Delivery takes "
-     "two to three days by Xinghe Express."},
-    {"id": "refund", "title": "Refunds", "text": "Refunds reach Alipay within three working "
-     "days after the returned item passes inspection."},
+    {
+        "id": "ship",
+        "title": "Shipping",
+        "text": "Orders ship within 24 hours. Delivery takes two to three days by Xinghe Express.",
+    },
+    {
+        "id": "refund",
+        "title": "Refunds",
+        "text": "Refunds reach Alipay within three working "
+        "days after the returned item passes inspection.",
+    },
     {"id": "invoice", "title": "发票", "text": "电子发票会在订单签收后24小时内发送到您的邮箱。"},
 ]
 QUERIES = [
-    {"query": "how many days does delivery take", "relevant_ids": ["ship"],
-     "answer": "Delivery takes two to three days by Xinghe Express."},
-    {"query": "when will my refund reach alipay", "relevant_ids": ["refund"],
-     "answer": "Refunds reach Alipay within three working days."},
-    {"query": "电子发票什么时候发到邮箱", "relevant_ids": ["invoice"],
-     "answer": "订单签收后24小时内发送到您的邮箱。"},
+    {
+        "query": "how many days does delivery take",
+        "relevant_ids": ["ship"],
+        "answer": "Delivery takes two to three days by Xinghe Express.",
+    },
+    {
+        "query": "when will my refund reach alipay",
+        "relevant_ids": ["refund"],
+        "answer": "Refunds reach Alipay within three working days.",
+    },
+    {
+        "query": "电子发票什么时候发到邮箱",
+        "relevant_ids": ["invoice"],
+        "answer": "订单签收后24小时内发送到您的邮箱。",
+    },
 ]
 
 

@@ -28,12 +28,14 @@ async def llm_server() -> AsyncIterator[FakeOpenAIServer]:
 
 
 @pytest.fixture
-async def llm_client(
-    settings: KefuSettings, llm_server: FakeOpenAIServer
-) -> AsyncIterator[Client]:
+async def llm_client(settings: KefuSettings, llm_server: FakeOpenAIServer) -> AsyncIterator[Client]:
     settings.llm = LLMSettings(
-        backend="openai", model="fake-chat", base_url=llm_server.base_url, api_key="sk-test",
-        max_retries=0, timeout_s=5,
+        backend="openai",
+        model="fake-chat",
+        base_url=llm_server.base_url,
+        api_key="sk-test",
+        max_retries=0,
+        timeout_s=5,
     )
     settings.knowledge.faq_threshold = 1.01  # every relevant question goes to the model
     app = await Kefu.create(settings, configure_logs=False)
@@ -90,3 +92,12 @@ async def test_injection_attempt_stays_inside_the_customer_block(
     assert attack not in system
     assert attack in customer
     assert "<customer_message>" in customer
+
+
+async def test_model_saying_it_does_not_know_offers_a_human(
+    llm_client: Client, llm_server: FakeOpenAIServer
+) -> None:
+    llm_server.enqueue(Reply(text="I don't know based on the provided information."))
+    [reply] = await ask(llm_client, "uma", "How long is the laptop warranty?")
+    assert reply["custom"]["answer_kind"] == "dont_know"
+    assert [b["payload"] for b in reply["buttons"]] == ["human"]

@@ -46,9 +46,7 @@ async def test_follow_up_is_understood_from_the_previous_turn(
 ) -> None:
     await ask(client, "dave", "支持7天无理由退货吗？")
     [reply] = await ask(client, "dave", "那换货呢？")
-    exchange_answers = {
-        row["answer"] for faq_id, row in demo_faq.items() if "exchange" in faq_id
-    }
+    exchange_answers = {row["answer"] for faq_id, row in demo_faq.items() if "exchange" in faq_id}
     assert reply["text"] in exchange_answers
 
 
