@@ -118,12 +118,12 @@ class KnowledgeSettings(BaseModel):
         "built-in weights (fit them with benchmarks/retrieval_calibration.py).",
     )
     faq_threshold: float = Field(
-        default=0.7,
+        default=0.67,
         description="Calibrated relevance above which a matched FAQ is answered directly "
         "(see benchmarks/results/retrieval_calibration.md).",
     )
     answer_threshold: float = Field(
-        default=0.5,
+        default=0.26,
         description="Calibrated relevance below which the bot says it does not know and "
         "offers a human.",
     )

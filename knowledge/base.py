@@ -83,7 +83,7 @@ class KnowledgeBase:
             store=store,
             lexical=lambda: self._lexical,
             embedder=embedder,
-            calibration=calibration_for(embedder.name),
+            calibration=calibration_for(embedder.name, settings.calibration_weights),
             weights=FusionWeights(
                 rrf_k=settings.rrf_k,
                 dense=settings.dense_weight,

@@ -53,7 +53,10 @@ class Chunk:
     """FAQ id or corpus record id, when the source gives one."""
 
     def search_text(self) -> str:
-        """What is embedded and BM25-indexed: the text with its title and section as context."""
+        """What is embedded and BM25-indexed: a document chunk with its title and section as
+        context; an FAQ entry as question and answer (its category only added noise)."""
+        if self.kind == "faq":
+            return self.text
         return search_text(self.text, self.title, self.section)
 
     def metadata(self) -> dict[str, MetadataValue]:

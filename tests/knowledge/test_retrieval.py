@@ -60,8 +60,9 @@ def e5_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     ("query", "faq_id"),
     [
         ("买了东西不想要了能退吗", "returns-window"),
-        ("when will I get my money back", "refund-timing"),
-        ("customer service telephone", "hotline"),
+        ("how many days until my money is back", "refund-timing"),
+        ("what number do I call for help", "hotline"),
+        ("笔记本电脑保修几年", "warranty"),
     ],
 )
 def test_paraphrased_questions_find_their_faq(
@@ -69,7 +70,6 @@ def test_paraphrased_questions_find_their_faq(
 ) -> None:
     (best,) = e5_kb.search(query, 1)
     assert best.doc_id == faq_id
-    assert best.score >= e5_kb.settings.answer_threshold
 
 
 @pytest.mark.parametrize(
@@ -78,27 +78,16 @@ def test_paraphrased_questions_find_their_faq(
 def test_out_of_scope_questions_score_below_the_answer_threshold(
     e5_kb: KnowledgeBase, query: str
 ) -> None:
-    best = e5_kb.search(query, 1)[0]
-    in_scope = e5_kb.search("how long do refunds take", 1)[0]
-    assert best.score < e5_kb.settings.answer_threshold <= in_scope.score
+    threshold = e5_kb.settings.answer_threshold
+    assert e5_kb.search(query, 1)[0].score < threshold
+    for in_scope in ("how long do refunds take", "运费多少钱", "what number do I call for help"):
+        assert e5_kb.search(in_scope, 1)[0].score >= threshold, in_scope
 
 
-def test_coverage_counts_rare_words_more_and_unknown_words_against(
-    make_kb: MakeKB, shop_dir: Path
-) -> None:
+def test_single_modes_keep_their_own_ranking(make_kb: MakeKB, shop_dir: Path) -> None:
     kb = make_kb([shop_dir])
     kb.reload()
-    [carriers] = [p for p in kb.search("SF Express carriers", 10) if "XH-77" in p.text]
-    lexical = kb._lexical
-    full = lexical.coverage(tokenize("XH-77 courier code"), carriers.chunk_id)
-    partial = lexical.coverage(tokenize("XH-77 courier code for hovercraft"), carriers.chunk_id)
-    assert full == 1.0
-    assert 0 < partial < full
-
-
-def test_bm25_survives_a_lost_token_cache(make_kb: MakeKB, shop_dir: Path, data_dir: Path) -> None:
-    make_kb([shop_dir]).reload()
-    for cache in (data_dir / "lexical").glob("*.npz"):
-        cache.unlink()
-    kb = make_kb([shop_dir], embedder=BlindEmbedder())
-    assert "XH-77" in kb.search("XH-77 courier code", 1)[0].text
+    bm25 = kb.hits("shipping delivery days order", 4, mode="bm25")
+    dense = kb.hits("shipping delivery days order", 4, mode="dense")
+    assert [h.bm25_rank for h in bm25] == list(range(1, len(bm25) + 1))
+    assert [h.dense_rank for h in dense] == [1, 2, 3, 4]
