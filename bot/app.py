@@ -27,6 +27,8 @@ from core.settings import KefuSettings
 from core.storage import ConversationStore, Database
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage, utcnow
 from knowledge.base import KnowledgeBase
+from knowledge.embeddings import make_embedder
+from knowledge.query_cache import CachedQueryEmbedder
 
 log = structlog.get_logger(__name__)
 
@@ -88,8 +90,9 @@ class Kefu:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.database_url)
         await db.upgrade()
+        embedder = CachedQueryEmbedder(make_embedder(settings.knowledge))
         knowledge = await asyncio.to_thread(
-            KnowledgeBase.open, settings.knowledge, settings.data_dir
+            KnowledgeBase.open, settings.knowledge, settings.data_dir, embedder
         )
         if await asyncio.to_thread(knowledge.is_empty):
             log.info(
