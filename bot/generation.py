@@ -13,11 +13,11 @@ from collections.abc import Sequence
 import structlog
 
 from bot.dialogue.session import Session
-from bot.messages import human_button_payload, say
+from bot.messages import human_button
 from core.events import AnswerKind
 from core.llm import ChatBackend, with_fallback
 from core.text import Language
-from core.types import Button, OutgoingMessage
+from core.types import OutgoingMessage
 from knowledge.rag_chain import GroundedAnswer, generate_grounded_answer
 from knowledge.types import Passage
 
@@ -51,7 +51,7 @@ async def generated_answer(
         log.warning("pipeline.llm_fallback", reason=answered.reason)
         return extractive
     if answer.dont_know:
-        human = Button(say("human_button", language), human_button_payload(language))
+        human = human_button(language)
         return OutgoingMessage(
             answer.text,
             buttons=(human,),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.text import Language
+from core.types import Button
 
 _TEXTS: dict[str, dict[Language, str]] = {
     "empty": {
@@ -59,3 +60,8 @@ def say(name: str, language: Language, **values: object) -> str:
 
 def human_button_payload(language: Language) -> str:
     return "转人工" if language == "zh" else "human"
+
+
+def human_button(language: Language) -> Button:
+    """The "talk to a human" quick reply; its payload triggers the handoff."""
+    return Button(say("human_button", language), human_button_payload(language))

@@ -29,14 +29,14 @@ from bot.feedback.transcript import KNOWLEDGE_ANSWERS
 from bot.generation import generated_answer
 from bot.guards import ConversationLocks, CustomerRateLimiter
 from bot.handoff import HandoffService
-from bot.messages import human_button_payload, say
+from bot.messages import human_button, say
 from core.errors import KnowledgeError, StorageError
 from core.events import AnswerKind, EventKind
 from core.llm import ChatBackend
 from core.settings import KefuSettings
 from core.storage import ConversationStore
 from core.text import Language, clean_text, detect_language
-from core.types import Button, IncomingMessage, OutgoingMessage
+from core.types import IncomingMessage, OutgoingMessage
 from knowledge.types import Passage, Retriever
 
 log = structlog.get_logger(__name__)
@@ -320,7 +320,7 @@ def render_answer(answer: PolicyAnswer, language: Language) -> OutgoingMessage:
 def _offer_human(
     text: str, language: Language, kind: AnswerKind, confidence: float = 0.0
 ) -> OutgoingMessage:
-    button = Button(say("human_button", language), human_button_payload(language))
+    button = human_button(language)
     return OutgoingMessage(
         text,
         buttons=(button,),

@@ -16,12 +16,12 @@ from bot.dialogue.shop import customer_id_for, find_order
 from bot.dialogue.shop_replies import order_status_reply, recommendations_reply
 from bot.dialogue.slots import SlotDecision, SlotOutcome, advance
 from bot.dialogue.understanding import Understanding
-from bot.messages import human_button_payload, say
+from bot.messages import human_button, say
 from core.config.dialogue import DialogueSettings
 from core.events import AnswerKind
 from core.storage import ConversationStore, Database
 from core.text import Language, pick
-from core.types import Button, ConversationKey, OutgoingMessage
+from core.types import ConversationKey, OutgoingMessage
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +69,7 @@ class DialogueActions:
             prompt = decision.prompt(language) or ""
             return [reply(prompt, AnswerKind.SLOT_PROMPT, slot=decision.slot)]
         if decision.outcome is SlotOutcome.GIVE_UP:
-            button = Button(say("human_button", language), human_button_payload(language))
+            button = human_button(language)
             text_ = pick(
                 language,
                 "抱歉，我没能拿到需要的信息。需要为您转接人工客服吗？",
