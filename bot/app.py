@@ -76,6 +76,7 @@ class Kefu:
             self.store,
             self.understander.classifier.catalog.required_slots(),
             utcnow,
+            llm=self.llm,
         )
 
     @classmethod

@@ -22,12 +22,6 @@ from knowledge.rag_chain import GroundedAnswer, generate_grounded_answer
 from knowledge.types import Passage
 
 log = structlog.get_logger(__name__)
-HISTORY_TURNS = 6
-
-
-def history_of(session: Session) -> list[tuple[str, str]]:
-    """The last turns as ``(role, text)`` for the prompt; agents' words count as the bot's."""
-    return [(turn.role, turn.text) for turn in session.turns[-HISTORY_TURNS:] if turn.text]
 
 
 async def generated_answer(
@@ -42,7 +36,7 @@ async def generated_answer(
 
     async def generate() -> GroundedAnswer | None:
         return await generate_grounded_answer(
-            backend, question, history_of(session), passages, language
+            backend, question, session.history(), passages, language
         )
 
     answered = await with_fallback(generate, lambda: None)

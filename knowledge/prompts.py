@@ -178,6 +178,16 @@ def recent_turns(history: History) -> list[tuple[str, str]]:
     ]
 
 
+def conversation_messages(history: History) -> list[ChatMessage]:
+    """The recent turns as chat messages: the customer's delimited, the bot's defused."""
+    messages = []
+    for role, text in recent_turns(history):
+        clipped = text[:MAX_TURN_CHARS]
+        content = customer_block(clipped) if role == "user" else neutralise(clipped)
+        messages.append(ChatMessage("user" if role == "user" else "assistant", content))
+    return messages
+
+
 def build_grounded_messages(
     question: str,
     history: History,
@@ -188,10 +198,7 @@ def build_grounded_messages(
 ) -> list[ChatMessage]:
     """System rules, the recent conversation as turns, then knowledge + the question."""
     messages = [ChatMessage("system", system_prompt(language, company))]
-    for role, text in recent_turns(history):
-        clipped = text[:MAX_TURN_CHARS]
-        content = customer_block(clipped) if role == "user" else neutralise(clipped)
-        messages.append(ChatMessage("user" if role == "user" else "assistant", content))
+    messages.extend(conversation_messages(history))
     messages.append(
         ChatMessage("user", grounded_user_turn(question, passages, language, MAX_PASSAGE_CHARS))
     )

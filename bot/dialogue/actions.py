@@ -10,15 +10,17 @@ from typing import Any
 import structlog
 
 from bot.dialogue.intent_catalog import IntentAction
+from bot.dialogue.order_llm import answer_with_order_tool
 from bot.dialogue.recommend import customer_history, recommend
 from bot.dialogue.session import Session
-from bot.dialogue.shop import customer_id_for, find_order
+from bot.dialogue.shop import OrderInfo, customer_id_for, find_order
 from bot.dialogue.shop_replies import order_status_reply, recommendations_reply
 from bot.dialogue.slots import SlotDecision, SlotOutcome, advance
 from bot.dialogue.understanding import Understanding
 from bot.messages import human_button, say
 from core.config.dialogue import DialogueSettings
 from core.events import AnswerKind
+from core.llm import ChatBackend
 from core.storage import ConversationStore, Database
 from core.text import Language, pick
 from core.types import ConversationKey, OutgoingMessage
@@ -50,7 +52,9 @@ class DialogueActions:
         store: ConversationStore,
         required_slots: dict[str, tuple[str, ...]],
         clock: Callable[[], datetime],
+        llm: ChatBackend | None = None,
     ) -> None:
+        self._llm = llm
         self._settings = settings
         self._db = db
         self._store = store
@@ -81,7 +85,7 @@ class DialogueActions:
                 )
             ]
         if decision.outcome is SlotOutcome.COMPLETE:
-            return await self._complete(session.key, decision, language)
+            return await self._complete(session, text, decision, language)
         return await self._act(session.key, text, language, understood)
 
     def _advance_slots(self, session: Session, understood: Understanding) -> SlotDecision:
@@ -97,22 +101,35 @@ class DialogueActions:
         )
 
     async def _complete(
-        self, key: ConversationKey, decision: SlotDecision, language: Language
+        self, session: Session, text: str, decision: SlotDecision, language: Language
     ) -> list[OutgoingMessage] | None:
         order_no = decision.values.get("order_no")
         if order_no is None:
             return None
-        order = await find_order(self._db, order_no, customer_id_for(key))
-        text = order_status_reply(order, order_no, language)
+        customer = customer_id_for(session.key)
+
+        async def find(number: str) -> OrderInfo | None:
+            return await find_order(self._db, number, customer)
+
+        order = await find(order_no)
         log.info("dialogue.order_looked_up", found=order is not None, intent=decision.intent)
+        answer = order_status_reply(order, order_no, language)
+        custom: dict[str, Any] = {"tool": "order_status", "order_no": order_no, "generated": False}
+        if self._llm is not None:
+            by_model = await answer_with_order_tool(
+                self._llm, session.history(), text, language, find
+            )
+            if by_model is not None:
+                answer = by_model.text
+                custom.update(generated=True, looked_up=list(by_model.looked_up))
         if decision.intent == "refund_request" and order is not None:
-            text += pick(
+            answer += pick(
                 language,
                 "\n如需退货退款，请在“我的订单”中选择该订单并点击“申请售后 → 退货退款”。",
                 "\nTo return it for a refund, open the order in My Orders and choose "
                 '"After-sales service > Return and refund".',
             )
-        return [reply(text, AnswerKind.TOOL, tool="order_status", order_no=order_no)]
+        return [reply(answer, AnswerKind.TOOL, **custom)]
 
     async def _act(
         self, key: ConversationKey, text: str, language: Language, understood: Understanding

@@ -10,6 +10,7 @@ from core.storage import ConversationStore
 from core.types import ConversationKey
 
 HISTORY_EVENTS = 20
+PROMPT_TURNS = 6
 TURN_KINDS = (EventKind.USER_MESSAGE, EventKind.BOT_REPLY, EventKind.AGENT_MESSAGE)
 
 
@@ -45,6 +46,11 @@ class Session:
             if turn.role == "user":
                 return turn.text
         return None
+
+    def history(self, turns: int = PROMPT_TURNS) -> list[tuple[str, str]]:
+        """The last ``turns`` turns as ``(role, text)`` for a prompt; agents' words count as
+        the bot's side of the conversation."""
+        return [(turn.role, turn.text) for turn in self.turns[-turns:] if turn.text]
 
     def last_reply(self) -> Turn | None:
         for turn in reversed(self.turns):

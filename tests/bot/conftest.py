@@ -12,8 +12,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Kefu
+from core.config.llm import LLMSettings
 from core.settings import DEMO_KB_DIR, KefuSettings, KnowledgeSettings
 from knowledge.base import KnowledgeBase
+from tests.fakes.openai_server import FakeOpenAIServer
+
+Client = TestClient[Any, Any]
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +60,32 @@ async def ask(client: TestClient[Any, Any], sender: str, text: str) -> list[dict
     assert response.status == 200, await response.text()
     body: list[dict[str, Any]] = await response.json()
     return body
+
+
+@pytest.fixture
+async def llm_server() -> AsyncIterator[FakeOpenAIServer]:
+    async with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def llm_kefu(settings: KefuSettings, llm_server: FakeOpenAIServer) -> AsyncIterator[Kefu]:
+    """Kefu with the openai backend pointed at the fake server (no retries, 5 s timeout)."""
+    settings.llm = LLMSettings(
+        backend="openai",
+        model="fake-chat",
+        base_url=llm_server.base_url,
+        api_key="sk-test",
+        max_retries=0,
+        timeout_s=5,
+    )
+    settings.knowledge.faq_threshold = 1.01  # every relevant question goes to the model
+    app = await Kefu.create(settings, configure_logs=False)
+    yield app
+    await app.close()
+
+
+@pytest.fixture
+async def llm_client(llm_kefu: Kefu) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(llm_kefu.web_app())) as client:
+        yield client

@@ -6,42 +6,14 @@ The real openai SDK talks to a fake OpenAI-protocol server on 127.0.0.1.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import Kefu
-from core.config.llm import LLMSettings
-from core.settings import KefuSettings
 from tests.bot.conftest import ask
 from tests.fakes.openai_server import Fail, FakeOpenAIServer, Reply
 
 Client = TestClient[Any, Any]
-
-
-@pytest.fixture
-async def llm_server() -> AsyncIterator[FakeOpenAIServer]:
-    async with FakeOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def llm_client(settings: KefuSettings, llm_server: FakeOpenAIServer) -> AsyncIterator[Client]:
-    settings.llm = LLMSettings(
-        backend="openai",
-        model="fake-chat",
-        base_url=llm_server.base_url,
-        api_key="sk-test",
-        max_retries=0,
-        timeout_s=5,
-    )
-    settings.knowledge.faq_threshold = 1.01  # every relevant question goes to the model
-    app = await Kefu.create(settings, configure_logs=False)
-    async with TestClient(TestServer(app.web_app())) as client:
-        yield client
-    await app.close()
 
 
 def sent_prompt(server: FakeOpenAIServer) -> str:
