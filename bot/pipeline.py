@@ -37,6 +37,7 @@ from core.settings import KefuSettings
 from core.storage import ConversationStore
 from core.text import Language, clean_text, detect_language
 from core.types import IncomingMessage, OutgoingMessage
+from knowledge.rag_chain import rewrite_question
 from knowledge.types import Passage, Retriever
 
 log = structlog.get_logger(__name__)
@@ -254,11 +255,21 @@ class Pipeline:
     async def _retrieve(self, turn: Turn) -> list[Passage]:
         passages = await self._search(turn.text)
         previous = turn.session.last_user_question()
-        confident = any(p.score >= self._thresholds.faq for p in passages)
-        if previous and not confident and is_follow_up(turn.text, turn.language):
-            log.info("pipeline.follow_up", **turn.log_context)
-            passages = await self._search(contextual_query(previous, turn.text))
-        return passages
+        best = max((p.score for p in passages), default=0.0)
+        if not previous or best >= self._thresholds.faq:
+            return passages
+        follow_up = is_follow_up(turn.text, turn.language)
+        if self._llm is not None and (follow_up or best < self._thresholds.answer):
+            # the model resolves "it"/"that one" the rules miss; it falls back to them itself
+            query = await rewrite_question(
+                self._llm, turn.text, turn.session.history(), turn.language
+            )
+        elif follow_up:
+            query = contextual_query(previous, turn.text)
+        else:
+            return passages
+        log.info("pipeline.follow_up", rewritten=query != turn.text, **turn.log_context)
+        return passages if query == turn.text else await self._search(query)
 
     async def _answer_from_knowledge(
         self, turn: Turn, passages: list[Passage] | None = None

@@ -73,3 +73,34 @@ async def test_model_saying_it_does_not_know_offers_a_human(
     [reply] = await ask(llm_client, "uma", "How long is the laptop warranty?")
     assert reply["custom"]["answer_kind"] == "dont_know"
     assert [b["payload"] for b in reply["buttons"]] == ["human"]
+
+
+async def test_follow_up_is_rewritten_by_the_model_before_retrieval(
+    llm_client: Client, llm_server: FakeOpenAIServer
+) -> None:
+    llm_server.enqueue(Reply(text="Submit a repair request under My Orders [1]."))
+    await ask(llm_client, "vic", "How do I get a product repaired under warranty?")
+    llm_server.enqueue(
+        Reply(text="Can I still use the warranty if I lost my receipt?"),  # the rewrite
+        Reply(text="Yes, your order record is enough [1]."),
+    )
+    [reply] = await ask(llm_client, "vic", "and if it's lost?")
+    assert reply["text"] == "Yes, your order record is enough [1]."
+    rewrite, answer = llm_server.requests[1:]
+    rewrite_prompt = json.dumps(rewrite.body["messages"], ensure_ascii=False)
+    assert "How do I get a product repaired under warranty?" in rewrite_prompt
+    assert "<customer_message>\\nand if it's lost?" in rewrite_prompt
+    knowledge = answer.body["messages"][-1]["content"]
+    assert "order record" in knowledge  # retrieved with the rewritten question
+    assert "and if it's lost?" in knowledge  # the model still answers the customer's words
+
+
+async def test_failed_rewrite_falls_back_to_reading_the_previous_question(
+    llm_client: Client, llm_server: FakeOpenAIServer
+) -> None:
+    llm_server.enqueue(Reply(text="Phones have a 1-year warranty [1]."))
+    await ask(llm_client, "wes", "How long is the warranty?")
+    llm_server.enqueue(Fail(500), Reply(text="Laptops have 2 years [1]."))
+    [reply] = await ask(llm_client, "wes", "what about laptops?")
+    assert reply["text"] == "Laptops have 2 years [1]."
+    assert reply["custom"]["answer_kind"] == "generated"
