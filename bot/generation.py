@@ -17,7 +17,7 @@ from bot.messages import human_button
 from core.events import AnswerKind
 from core.llm import ChatBackend, with_fallback
 from core.text import Language
-from core.types import OutgoingMessage
+from core.types import OutgoingMessage, StreamSink
 from knowledge.rag_chain import GroundedAnswer, generate_grounded_answer
 from knowledge.types import Passage
 
@@ -31,12 +31,18 @@ async def generated_answer(
     language: Language,
     passages: Sequence[Passage],
     extractive: OutgoingMessage,
+    stream_to: StreamSink | None = None,
 ) -> OutgoingMessage:
-    """The model's grounded answer, or ``extractive`` when the model fails."""
+    """The model's grounded answer, or ``extractive`` when the model fails.
+
+    With ``stream_to`` the answer's pieces are sent as they are generated; the returned
+    message is the final form (citations checked) that replaces them, also after a stream
+    broke halfway and the extractive answer took over.
+    """
 
     async def generate() -> GroundedAnswer | None:
         return await generate_grounded_answer(
-            backend, question, session.history(), passages, language
+            backend, question, session.history(), passages, language, stream_to=stream_to
         )
 
     answered = await with_fallback(generate, lambda: None)

@@ -36,7 +36,7 @@ from core.llm import ChatBackend
 from core.settings import KefuSettings
 from core.storage import ConversationStore
 from core.text import Language, clean_text, detect_language
-from core.types import IncomingMessage, OutgoingMessage
+from core.types import IncomingMessage, OutgoingMessage, StreamSink
 from knowledge.rag_chain import rewrite_question
 from knowledge.types import Passage, Retriever
 
@@ -56,6 +56,8 @@ class Turn:
     text: str
     language: Language
     session: Session
+    stream: StreamSink | None = None
+    """Where a generated answer's pieces go while it is written (channels that can show it)."""
 
     @property
     def log_context(self) -> dict[str, Any]:
@@ -93,8 +95,16 @@ class Pipeline:
             faq=settings.knowledge.faq_threshold, answer=settings.knowledge.answer_threshold
         )
 
-    async def handle(self, message: IncomingMessage) -> list[OutgoingMessage]:
-        """Answers ``message``. Never raises: failures become a polite apology."""
+    async def handle(
+        self, message: IncomingMessage, *, stream: StreamSink | None = None
+    ) -> list[OutgoingMessage]:
+        """Answers ``message``. Never raises: failures become a polite apology.
+
+        Args:
+            message: the customer's message.
+            stream: awaited with the pieces of a generated answer as the model writes them;
+                the first returned message is then the final answer that replaces them.
+        """
         language = detect_language(message.text)
         if not await self._is_first_delivery(message):
             log.info("pipeline.duplicate_dropped", message_id=message.message_id)
@@ -103,7 +113,7 @@ class Pipeline:
             log.info("pipeline.rate_limited", conversation=message.key.as_str())
             return [OutgoingMessage(say("rate_limited", language))]
         async with self._locks.hold(message.key):
-            return await self._handle_in_order(message, language)
+            return await self._handle_in_order(message, language, stream)
 
     async def _is_first_delivery(self, message: IncomingMessage) -> bool:
         try:
@@ -113,7 +123,7 @@ class Pipeline:
             return True
 
     async def _handle_in_order(
-        self, message: IncomingMessage, language: Language
+        self, message: IncomingMessage, language: Language, stream: StreamSink | None
     ) -> list[OutgoingMessage]:
         try:
             session = await load_session(self._store, message.key)
@@ -129,7 +139,7 @@ class Pipeline:
         previous = session.last_user_text()
         if previous is not None:  # "DD20241101" alone: keep answering in the customer's language
             language = detect_language(message.text, default=detect_language(previous))
-        turn = Turn(message, clean_text(message.text), language, session)
+        turn = Turn(message, clean_text(message.text), language, session, stream)
         try:
             replies = await self._respond(turn)
         except Exception:
@@ -286,7 +296,7 @@ class Pipeline:
         reply = render_answer(answer, turn.language)
         if self._llm is not None and answer.kind is AnswerKind.PASSAGE:
             reply = await generated_answer(
-                self._llm, turn.session, turn.text, turn.language, passages, reply
+                self._llm, turn.session, turn.text, turn.language, passages, reply, turn.stream
             )
         if self._feedback is not None and reply.custom.get("answer_kind") in KNOWLEDGE_ANSWERS:
             buttons = reply.buttons + self._feedback.buttons(turn.language)

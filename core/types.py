@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 JSONValue = Any
 """A value that `json.dumps` accepts; `raw` payloads hold JSON, never SDK objects."""
+
+StreamSink = Callable[[str], Awaitable[None]]
+"""Awaited with each piece of an answer while it is generated (the web chat's WebSocket);
+the pieces join to the draft that the final :class:`OutgoingMessage` replaces."""
 
 
 @dataclass(slots=True, frozen=True)

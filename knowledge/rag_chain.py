@@ -9,7 +9,7 @@ them as ``[n]``; the parsed answer tells the caller which passages were cited (s
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 
 from core.errors import LLMError
 from core.llm.base import ChatBackend, ChatMessage, closing_stream
-from core.types import Citation
+from core.types import Citation, StreamSink
 from knowledge.prompts import (
     DONT_KNOW,
     MAX_TURN_CHARS,
@@ -33,9 +33,6 @@ from knowledge.prompts import (
 from knowledge.types import Passage
 
 log = structlog.get_logger(__name__)
-
-StreamSink = Callable[[str], Awaitable[None]]
-"""Awaited with each piece of a streamed answer (the web chat's WebSocket, for instance)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from bot.adapters.base import MessageHandler
+from bot.adapters.base import StreamingHandler
 from bot.adapters.web.convert import outgoing_to_rest, parse_sender, rest_to_incoming
 from bot.adapters.web.outbox import Outbox
 from bot.pipeline import new_message_id
@@ -32,7 +33,7 @@ class WebChatChannel:
 
     platform = "web"
 
-    def __init__(self, handler: MessageHandler) -> None:
+    def __init__(self, handler: StreamingHandler) -> None:
         self._handler = handler
         self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._outbox = Outbox()
@@ -93,5 +94,34 @@ class WebChatChannel:
             await ws.send_json({"type": "error", "error": str(error)})
             return
         await ws.send_json({"type": "typing"})
-        for reply in await self._handler(incoming):
-            await ws.send_json(reply_frame(sender, reply))
+        draft = AnswerDraft(ws, new_message_id())
+        replies = await self._handler(incoming, stream=draft.add)
+        for index, reply in enumerate(replies):
+            frame = reply_frame(sender, reply)
+            if index == 0 and draft.shown:
+                frame["replaces"] = draft.stream_id
+            try:
+                await ws.send_json(frame)
+            except ConnectionResetError:  # the tab went away meanwhile: keep it for later
+                self._outbox.put(sender, reply)
+
+
+class AnswerDraft:
+    """An answer shown piece by piece in one browser tab while the model writes it.
+
+    Frames: ``{"type": "delta", "stream_id", "text"}`` per piece; the final ``reply`` frame
+    then carries ``"replaces": stream_id`` and the page swaps the draft for it (the final text
+    has checked citations, or is the extractive answer if the model failed halfway).
+    """
+
+    def __init__(self, ws: web.WebSocketResponse, stream_id: str) -> None:
+        self._ws = ws
+        self.stream_id = stream_id
+        self.shown = False
+
+    async def add(self, piece: str) -> None:
+        if self._ws.closed or not piece:
+            return  # the answer is still generated, recorded and kept for the customer
+        with contextlib.suppress(ConnectionResetError):
+            await self._ws.send_json({"type": "delta", "stream_id": self.stream_id, "text": piece})
+            self.shown = True

@@ -5,58 +5,23 @@ customer is asked for a rating, then talks to the bot again."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from bot.app import Kefu
 from bot.handoff import HandoffService
 from core.events import EventKind
 from core.types import ConversationKey
 from tests.bot.conftest import ask
+from tests.browser import needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-STEP_MS = 10_000
 PASSWORD = "correct horse battery"
 CAROL = ConversationKey("rest", "carol", "carol")
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: run `make browser` (as root)"
-)
+pytestmark = needs_chromium
 Site = TestClient[Any, Any]
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=STEP_MS * 3
-        )
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def page(chromium: Browser) -> AsyncIterator[Page]:
-    context = await chromium.new_context()
-    page = await context.new_page()
-    page.set_default_timeout(STEP_MS)
-    expect.set_options(timeout=STEP_MS)
-    yield page
-    await context.close()
 
 
 async def pending(site: Site, sender: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import Kefu
 from core.types import ConversationKey, OutgoingMessage
+from tests.fakes.openai_server import BreakStream, FakeOpenAIServer, Reply
 
 Client = TestClient[Any, Any]
 
@@ -50,3 +51,53 @@ async def test_later_message_reaches_a_connected_customer_and_waits_for_an_absen
     await kefu.deliver(ConversationKey("web", "web-away", "web-away"), OutgoingMessage("later"))
     async with client.ws_connect("/ws", params={"sender": "web-away"}) as ws:
         assert (await ws.receive_json())["text"] == "later"
+
+
+async def frames_until_reply(ws: Any) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    while not frames or frames[-1]["type"] != "reply":
+        frames.append(await ws.receive_json(timeout=10))
+    return frames
+
+
+async def test_generated_answer_streams_then_the_final_text_replaces_the_draft(
+    llm_client: Client, llm_server: FakeOpenAIServer
+) -> None:
+    llm_server.enqueue(Reply(text="Laptops have a 2-year warranty [资料1]."))
+    async with llm_client.ws_connect("/ws", params={"sender": "web-stream"}) as ws:
+        await ws.send_json({"type": "message", "text": "How long is the laptop warranty?"})
+        frames = await frames_until_reply(ws)
+    deltas = [f for f in frames if f["type"] == "delta"]
+    assert len(deltas) > 1  # piece by piece, before the answer is complete
+    assert "".join(d["text"] for d in deltas) == "Laptops have a 2-year warranty [资料1]."
+    reply = frames[-1]
+    assert reply["replaces"] == deltas[0]["stream_id"]
+    assert reply["text"] == "Laptops have a 2-year warranty [1]."  # citation checked
+    assert reply["custom"]["citations"]
+    assert llm_server.requests[-1].body["stream"] is True
+
+
+async def test_broken_stream_is_replaced_by_the_extractive_answer(
+    llm_client: Client, llm_server: FakeOpenAIServer
+) -> None:
+    llm_server.enqueue(BreakStream("Laptops are covered for two years from delivery", 2))
+    async with llm_client.ws_connect("/ws", params={"sender": "web-broken"}) as ws:
+        await ws.send_json({"type": "message", "text": "How long is the laptop warranty?"})
+        frames = await frames_until_reply(ws)
+    deltas = [f for f in frames if f["type"] == "delta"]
+    assert "".join(d["text"] for d in deltas) == "Laptops are "
+    reply = frames[-1]
+    assert reply["replaces"] == deltas[0]["stream_id"]
+    assert reply["custom"]["answer_kind"] in ("passage", "faq")
+    assert "2" in reply["text"]  # the extractive answer still tells the customer
+
+
+async def test_answers_that_are_not_generated_arrive_whole(
+    llm_client: Client, llm_server: FakeOpenAIServer
+) -> None:
+    async with llm_client.ws_connect("/ws", params={"sender": "web-whole"}) as ws:
+        await ws.send_json({"type": "message", "text": "明天上海会下雨吗？"})
+        frames = await frames_until_reply(ws)
+    assert [f["type"] for f in frames] == ["typing", "reply"]
+    assert "replaces" not in frames[-1]
+    assert llm_server.requests == []
