@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import structlog
 from aiohttp import web
 
-from bot.adapters.base import Adapter, MessageHandler
+from bot.adapters.base import Adapter, StreamingHandler
 from bot.adapters.web.chat import WebChatChannel
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
@@ -178,7 +178,7 @@ async def build_understander(
     )
 
 
-def platform_adapters(settings: KefuSettings, handler: MessageHandler) -> list[Adapter]:
+def platform_adapters(settings: KefuSettings, handler: StreamingHandler) -> list[Adapter]:
     """The enabled platform channels; each SDK is imported only when its channel is on."""
     adapters: list[Adapter] = []
     if settings.telegram.enabled:

@@ -53,6 +53,17 @@ class TelegramSettings(BaseModel):
         ge=1,
         description="Updates processed at once; one chat's updates are still handled in order.",
     )
+    stream_drafts: bool = Field(
+        default=True,
+        description="In private chats, show a generated answer while the LLM writes it "
+        "(sendMessageDraft, Bot API 9.3+); the finished answer is then sent as a normal message. "
+        "Only with an LLM configured.",
+    )
+    draft_interval_s: float = Field(
+        default=0.6,
+        ge=0.1,
+        description="Shortest time between two draft updates of one answer.",
+    )
 
     @field_validator("webhook_secret")
     @classmethod

@@ -1,10 +1,11 @@
 """A fake Telegram Bot API server for python-telegram-bot.
 
 Serves ``/bot<token>/<method>`` for getMe, getUpdates (long polling), sendMessage,
-editMessageText, editMessageReplyMarkup, answerCallbackQuery, setWebhook, deleteWebhook and
-getWebhookInfo. It validates what real Telegram validates and our code could get wrong: HTML
-entities (unbalanced or unknown tags, bare ``<``/``>``/``&``), the 4096-character limit counted
-after entity parsing, and callback_data of at most 64 bytes. Every call is recorded.
+sendMessageDraft (private chats only), editMessageText, editMessageReplyMarkup,
+answerCallbackQuery, setWebhook, deleteWebhook and getWebhookInfo. It validates what real
+Telegram validates and our code could get wrong: HTML entities (unbalanced or unknown tags,
+bare ``<``/``>``/``&``), the 4096-character limit counted after entity parsing, and
+callback_data of at most 64 bytes. Every call is recorded.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ class FakeTelegram:
         self.blocked_chats: set[int] = set()
         self.refuse_markup = False
         """Refuse every parse_mode message, like a Bot API server with stricter parsing."""
+        self.refuse_drafts = False
+        """Refuse sendMessageDraft, like a Bot API server older than 9.3."""
         self.on_send: Callable[[ApiCall], None] | None = None
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -247,6 +250,17 @@ class FakeTelegram:
                 if len(str(button.get("callback_data", "")).encode()) > 64:
                     return _error(400, "Bad Request: BUTTON_DATA_INVALID")
         return _ok(self._message(chat_id, text))
+
+    async def _api_sendMessageDraft(self, params: dict[str, Any]) -> web.Response:
+        if self.refuse_drafts:
+            return _error(400, "Bad Request: method is not available")
+        if int(params["chat_id"]) <= 0:
+            return _error(400, "Bad Request: drafts can be sent to private chats only")
+        if int(params.get("draft_id", 0)) == 0:
+            return _error(400, "Bad Request: draft_id must be non-zero")
+        if _utf16_len(str(params.get("text", ""))) > 4096:
+            return _error(400, "Bad Request: message is too long")
+        return _ok(True)
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> web.Response:
         return _ok(self._message(int(params["chat_id"]), str(params["text"])))

@@ -23,8 +23,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.adapters.base import MessageHandler
+from bot.adapters.base import StreamingHandler
 from bot.adapters.telegram import convert
+from bot.adapters.telegram.drafts import AnswerDraft
 from bot.adapters.telegram.markup import CallbackPayloads, TelegramText, render
 from bot.adapters.textsplit import sorry_text
 from core.config.channels import TelegramSettings
@@ -82,7 +83,7 @@ class TelegramAdapter:
 
     platform = convert.PLATFORM
 
-    def __init__(self, settings: TelegramSettings, handler: MessageHandler) -> None:
+    def __init__(self, settings: TelegramSettings, handler: StreamingHandler) -> None:
         if settings.token is None or not settings.token.get_secret_value():
             raise ConfigError("telegram.token is required when Telegram is enabled")
         if settings.mode == "webhook" and settings.webhook_secret is None:
@@ -202,7 +203,8 @@ class TelegramAdapter:
         reply_to = None
         if update.message is not None and update.message.chat.type != "private":
             reply_to = update.message.message_id
-        await self._answer(incoming, reply_to)
+        private = update.effective_chat is not None and update.effective_chat.type == "private"
+        await self._answer(incoming, reply_to, private=private)
 
     async def _on_button(self, update: Update) -> IncomingMessage | None:
         query = update.callback_query
@@ -218,10 +220,15 @@ class TelegramAdapter:
             log.info("telegram.button.ack_failed", error=str(e))
         return convert.callback_to_incoming(update, payload) if payload is not None else None
 
-    async def _answer(self, incoming: IncomingMessage, reply_to: int | None) -> None:
+    async def _answer(
+        self, incoming: IncomingMessage, reply_to: int | None, *, private: bool
+    ) -> None:
         key = incoming.key
+        draft = None
+        if private and self._settings.stream_drafts:  # Telegram shows drafts in private chats
+            draft = AnswerDraft(self._app.bot, key, interval_s=self._settings.draft_interval_s)
         try:
-            replies = await self._handler(incoming)
+            replies = await self._handler(incoming, stream=draft.add if draft else None)
         except Exception:
             log.exception("telegram.handler.failed", conversation=key.as_str())
             replies = [OutgoingMessage(text=sorry_text(incoming.text))]
