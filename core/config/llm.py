@@ -73,6 +73,13 @@ class LLMSettings(BaseModel):
         "and 5xx, with exponential backoff (0.5 s doubling to 8 s, jittered, or the server's "
         "Retry-After); done by the openai SDK.",
     )
+    token_limit_field: Literal["auto", "max_tokens", "max_completion_tokens"] = Field(
+        default="auto",
+        description="openai: the request field that caps the answer length. auto sends "
+        "`max_tokens` (vLLM, Ollama, ChatGLM3's server) and switches to "
+        "`max_completion_tokens` when the server says so (OpenAI's and Azure's reasoning "
+        "models); sampling settings such a model refuses are then left out too.",
+    )
     base_url: str | None = Field(
         default=None,
         description="openai: server URL ending in /v1, e.g. http://localhost:8000/v1 (vLLM), "

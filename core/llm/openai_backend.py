@@ -6,6 +6,11 @@ ChatGLM3's own API server. Retries are the SDK's: on connection errors, timeouts
 8 s, minus up to 25 % jitter) or the server's ``Retry-After``/``retry-after-ms``. Each attempt
 waits at most ``timeout_s``. Whatever still fails becomes an :class:`LLMError` whose message
 says what to check.
+
+Servers disagree on request fields: OpenAI's reasoning models refuse ``max_tokens`` (they want
+``max_completion_tokens``) and non-default sampling settings, which older servers do not know.
+With ``token_limit_field="auto"`` the backend starts with the widely understood fields and,
+when a server answers 400 naming one it does not support, adapts once and remembers.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ log = structlog.get_logger(__name__)
 
 _NO_KEY = "not-needed"
 """Local servers (vLLM, Ollama) take any key, but the SDK refuses to start without one."""
+_UNSUPPORTED = frozenset({"unsupported_parameter", "unsupported_value"})
+_SAMPLING = frozenset({"temperature", "top_p"})
 
 
 class OpenAIBackend:
@@ -51,6 +58,10 @@ class OpenAIBackend:
         self._model = model
         self._client = _make_client(settings)
         self._where = settings.azure_endpoint or settings.base_url or "api.openai.com"
+        self._limit_field = (
+            "max_tokens" if settings.token_limit_field == "auto" else settings.token_limit_field
+        )
+        self._left_out: set[str] = set()
         self.name = f"openai:{model}"
 
     async def complete(
@@ -65,9 +76,7 @@ class OpenAIBackend:
         if tools:
             extra["tools"] = [tool.to_openai() for tool in tools]
         try:
-            response = await self._client.chat.completions.create(
-                **self._request(messages, max_tokens), **extra
-            )
+            response = await self._create(messages, max_tokens, **extra)
         except openai.OpenAIError as e:
             raise self._explain(e) from e
         if not response.choices:
@@ -92,9 +101,7 @@ class OpenAIBackend:
         finished = False
         pieces = 0
         try:
-            chunks = await self._client.chat.completions.create(
-                **self._request(messages, max_tokens), stream=True
-            )
+            chunks = await self._create(messages, max_tokens, stream=True)
             async for chunk in chunks:
                 for choice in chunk.choices[:1]:
                     if choice.delta.content:
@@ -121,14 +128,47 @@ class OpenAIBackend:
         """Closes the SDK's connection pool."""
         await self._client.close()
 
+    async def _create(
+        self, messages: Sequence[ChatMessage], max_tokens: int | None, **extra: Any
+    ) -> Any:
+        """One chat completions call, repeated while the server names a field to adapt
+        (at most once per field)."""
+        for _ in range(len(_SAMPLING) + 1):
+            try:
+                return await self._client.chat.completions.create(
+                    **self._request(messages, max_tokens), **extra
+                )
+            except openai.BadRequestError as e:
+                if not self._adapt_to(e):
+                    raise
+        return await self._client.chat.completions.create(
+            **self._request(messages, max_tokens), **extra
+        )
+
+    def _adapt_to(self, error: openai.BadRequestError) -> bool:
+        """Learns from a 400 that names an unsupported field; True if the request changed."""
+        if self._settings.token_limit_field != "auto" or error.code not in _UNSUPPORTED:
+            return False
+        if error.param == "max_tokens" and self._limit_field == "max_tokens":
+            self._limit_field = "max_completion_tokens"
+        elif error.param in _SAMPLING and error.param not in self._left_out:
+            self._left_out.add(error.param)
+        else:
+            return False
+        log.info("llm.openai.adapted", server=self._where, field=error.param)
+        return True
+
     def _request(self, messages: Sequence[ChatMessage], max_tokens: int | None) -> dict[str, Any]:
-        return {
+        request = {
             "model": self._model,
             "messages": cast(Any, [to_openai_message(m) for m in messages]),
-            "max_tokens": max_tokens or self._settings.max_new_tokens,
+            self._limit_field: max_tokens or self._settings.max_new_tokens,
             "temperature": self._settings.temperature,
             "top_p": self._settings.top_p,
         }
+        for field in self._left_out:
+            del request[field]
+        return request
 
     def _explain(self, error: openai.OpenAIError) -> LLMError:
         """Turns an SDK error into a message an operator can act on."""

@@ -53,6 +53,10 @@ class Fail:
     status: int
     message: str = "simulated failure"
     retry_after_ms: int | None = 10
+    param: str | None = None
+    """The request field the error is about, as OpenAI names it in 400s."""
+    code: str | None = None
+    """OpenAI's error code, e.g. ``unsupported_parameter``; default: the status."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -142,7 +146,13 @@ class FakeOpenAIServer:
 
 def _error_response(fail: Fail) -> web.Response:
     headers = {} if fail.retry_after_ms is None else {"retry-after-ms": str(fail.retry_after_ms)}
-    payload = {"error": {"message": fail.message, "type": "fake_error", "code": fail.status}}
+    error = {
+        "message": fail.message,
+        "type": "invalid_request_error" if fail.status == 400 else "fake_error",
+        "param": fail.param,
+        "code": fail.code or fail.status,
+    }
+    payload = {"error": error}
     return web.json_response(payload, status=fail.status, headers=headers)
 
 

@@ -203,3 +203,49 @@ async def test_order_status_tool_round_trip_in_openai_tools_format(
     assert observation["tool_call_id"] == call["tool_calls"][0]["id"]
     assert json.loads(observation["content"])["status"] == "shipped"
     await backend.close()
+
+
+def unsupported(param: str) -> Fail:
+    """What OpenAI answers when a reasoning model gets a field it does not take."""
+    return Fail(
+        400,
+        message=f"Unsupported parameter: '{param}' is not supported with this model.",
+        param=param,
+        code="unsupported_parameter",
+    )
+
+
+async def test_reasoning_model_gets_max_completion_tokens_and_no_sampling_settings(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(unsupported("max_tokens"), unsupported("temperature"), Reply("Shipped."))
+    backend = backend_for(server.base_url, max_retries=0, max_new_tokens=64)
+
+    first = await backend.complete(QUESTION)
+    second = await backend.complete(QUESTION)
+
+    assert (first.text, second.text) == ("Shipped.", "Hello from the fake model.")
+    adapted = server.requests[2].body
+    assert adapted["max_completion_tokens"] == 64
+    assert "max_tokens" not in adapted and "temperature" not in adapted
+    assert server.requests[3].body.keys() == adapted.keys()  # remembered, no more 400s
+    await backend.close()
+
+
+async def test_other_bad_requests_are_not_retried(server: FakeOpenAIServer) -> None:
+    server.enqueue(Fail(400, message="messages: too long", param="messages", code="bad"))
+    backend = backend_for(server.base_url, max_retries=0)
+    with pytest.raises(LLMError, match="HTTP 400"):
+        await backend.complete(QUESTION)
+    assert len(server.requests) == 1
+    await backend.close()
+
+
+async def test_configured_token_field_is_sent_as_is(server: FakeOpenAIServer) -> None:
+    backend = backend_for(
+        server.base_url, token_limit_field="max_completion_tokens", max_new_tokens=32
+    )
+    await backend.complete(QUESTION)
+    assert server.requests[0].body["max_completion_tokens"] == 32
+    assert "max_tokens" not in server.requests[0].body
+    await backend.close()
