@@ -16,7 +16,13 @@ from typing import Any
 
 import structlog
 import torch
-from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer, StoppingCriteria
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    StoppingCriteria,
+)
 
 from core.config.llm import LLMSettings
 from core.errors import ConfigError, LLMError
@@ -31,6 +37,11 @@ from core.llm.chat_format import (
     plain_prompt,
     template_conversation,
     template_takes_tools,
+)
+from core.llm.chatglm3_compat import (
+    chatglm3_model_class,
+    is_chatglm_config,
+    patch_chatglm3_tokenizer,
 )
 
 log = structlog.get_logger(__name__)
@@ -327,6 +338,8 @@ def load_model(settings: LLMSettings) -> tuple[Any, Any]:
     dtype = resolve_dtype(settings, device)
     remote = settings.trust_remote_code
     tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=remote)
+    if callable(getattr(tokenizer, "build_chat_input", None)):
+        patch_chatglm3_tokenizer(tokenizer)
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": remote}
     if device == "cuda":
         kwargs["device_map"] = "cuda"
@@ -348,6 +361,11 @@ def load_model(settings: LLMSettings) -> tuple[Any, Any]:
 
 
 def _from_pretrained(name: str, kwargs: dict[str, Any]) -> Any:
+    if kwargs["trust_remote_code"]:
+        config = AutoConfig.from_pretrained(name, trust_remote_code=True)
+        if is_chatglm_config(config):  # ChatGLM3's own code, made to run on transformers 5
+            model_class = chatglm3_model_class(name, config)
+            return model_class.from_pretrained(name, config=config, **kwargs)
     try:
         return AutoModelForCausalLM.from_pretrained(name, **kwargs)
     except ValueError:  # ChatGLM3's remote code registers only AutoModel in some revisions
