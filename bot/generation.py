@@ -50,6 +50,9 @@ async def generated_answer(
     if answered.fell_back or answer is None:
         log.warning("pipeline.llm_fallback", reason=answered.reason)
         return extractive
+    if not answer.substantive:
+        log.warning("pipeline.llm_unusable", chars=len(answer.text))
+        return extractive
     if answer.dont_know:
         human = human_button(language)
         return OutgoingMessage(

@@ -45,6 +45,12 @@ class GroundedAnswer:
     dont_know: bool
     """The model said the passages do not answer the question (and cited nothing)."""
 
+    @property
+    def substantive(self) -> bool:
+        """False for an "answer" that is only citation markers, punctuation or a word or two
+        (small models do this); the caller should answer extractively instead."""
+        return self.dont_know or has_substance(self.text)
+
     def citations(self, passages: Sequence[Passage]) -> tuple[Citation, ...]:
         """The cited passages as :class:`Citation` objects for the outgoing message."""
         return tuple(
@@ -79,6 +85,18 @@ _DONT_KNOW_SIGNS = (
     "no information",
     "not mentioned",
 )
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def has_substance(text: str) -> bool:
+    """Whether ``text`` says something once citation markers are left out: at least four
+    Chinese characters or three words (two characters and a word for mixed text)."""
+    bare = _CITATION.sub(" ", text)
+    cjk, words = len(_CJK.findall(bare)), len(_WORD.findall(bare))
+    return cjk >= 4 or words >= 3 or (cjk >= 2 and words >= 1)
 
 
 def parse_grounded_answer(text: str, passage_count: int) -> GroundedAnswer:

@@ -7,8 +7,8 @@ whatever order number the model (or a customer's prompt injection) asks for, onl
 customer's orders can come back.
 
 The model's words are used only when they rest on a tool result: if it answers without
-calling the tool, or fails, the caller falls back to the template reply built from the same
-lookup (the path used without an LLM).
+calling the tool, writes a tool call out as its answer, or fails, the caller falls back to
+the template reply built from the same lookup (the path used without an LLM).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import structlog
 from bot.dialogue.shop import OrderInfo
 from core.errors import LLMError
 from core.llm import ChatBackend, ChatMessage, ToolCall, order_status_tool, run_with_tools
+from core.llm.chat_format import looks_like_tool_call
 from core.text import Language
 from knowledge.prompts import MAX_TURN_CHARS, conversation_messages, customer_block
 
@@ -127,7 +128,7 @@ async def answer_with_order_tool(
         log.warning("dialogue.order_llm.fallback", reason=str(e))
         return None
     text = result.text.strip()
-    if not looked_up or not text:
+    if not looked_up or not text or looks_like_tool_call(text, [tool.spec.name]):
         log.info("dialogue.order_llm.ungrounded", called=len(looked_up), empty=not text)
         return None
     return ToolAnswer(text, tuple(looked_up))

@@ -250,3 +250,10 @@ def _call_from_json(text: str, tool_names: Sequence[str], index: int) -> ToolCal
     if name not in tool_names or not isinstance(arguments, Mapping):
         return None
     return ToolCall(id=f"call_{index}", name=str(name), arguments=dict(arguments))
+
+
+def looks_like_tool_call(text: str, tool_names: Sequence[str]) -> bool:
+    """Whether a reply is a tool call written out as text (JSON, or ChatGLM3's
+    ``tool_call(...)``), e.g. from a model asked again without tools: never a customer answer."""
+    _, calls = parse_json_tool_calls(text, tool_names)
+    return bool(calls) or "tool_call(" in text

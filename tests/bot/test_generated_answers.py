@@ -104,3 +104,13 @@ async def test_failed_rewrite_falls_back_to_reading_the_previous_question(
     [reply] = await ask(llm_client, "wes", "what about laptops?")
     assert reply["text"] == "Laptops have 2 years [1]."
     assert reply["custom"]["answer_kind"] == "generated"
+
+
+async def test_answer_that_is_only_a_citation_falls_back_to_the_extractive_one(
+    llm_client: Client, llm_server: FakeOpenAIServer
+) -> None:
+    llm_server.enqueue(Reply(text="[1]"))  # what a 0.5B model answered in our trial
+    [reply] = await ask(llm_client, "xia", "How long is the laptop warranty?")
+    assert reply["custom"]["answer_kind"] in ("passage", "faq")
+    assert "2" in reply["text"] and len(reply["text"]) > 20
+    assert reply["custom"]["citations"]

@@ -90,3 +90,16 @@ async def test_failing_model_still_gets_the_customer_their_order_status(
     assert reply["custom"]["answer_kind"] == "tool"
     assert "运输中" in reply["text"]
     assert "XE202411080276" in reply["text"]
+
+
+async def test_tool_call_written_out_as_the_answer_is_never_shown(
+    llm_client: Client, llm_server: FakeOpenAIServer
+) -> None:
+    call = ("order_status", {"order_no": ALICE_ORDER})
+    written = json.dumps({"name": "order_status", "arguments": {"order_no": ALICE_ORDER}})
+    llm_server.enqueue(Reply(text="", tool_calls=[call]), Reply(text="", tool_calls=[call]))
+    llm_server.enqueue(Reply(text=written))  # asked once more without tools, as small models do
+    [reply] = await ask(llm_client, "alice", f"Where is my order {ALICE_ORDER}?")
+    assert "arguments" not in reply["text"]
+    assert "on its way" in reply["text"]
+    assert reply["custom"]["generated"] is False

@@ -190,3 +190,19 @@ async def test_rewrite_falls_back_when_the_model_fails() -> None:
     assert await rewrite_question(backend, "那偏远地区呢？", history, "zh") == (
         "运费怎么算？ 那偏远地区呢？"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "usable"),
+    [
+        ("[1]", False),
+        ("[1][2]。", False),
+        ("Yes [1].", False),
+        ("是的[1]", False),
+        ("Laptops have a 2-year warranty [2].", True),
+        ("笔记本保修两年[2]。", True),
+        ("抱歉，资料中没有找到这个问题的答案。", True),
+    ],
+)
+def test_answers_without_content_are_not_substantive(text: str, usable: bool) -> None:
+    assert parse_grounded_answer(text, passage_count=3).substantive is usable
