@@ -8,6 +8,10 @@ format with the result sent back as an observation, and concurrent customers in 
 
     python benchmarks/chatglm3_check.py /models/chatglm3-6b [--device cuda] [--out FILE]
 
+``--random-weights`` is for timing a folder of random weights (of ChatGLM3-6B's shape, say):
+every answer is then exactly ``--max-new-tokens`` long, and ids the tokenizer cannot decode
+are never sampled.
+
 Prints one JSON object as the last line (and writes it to ``--out`` when given).
 """
 
@@ -21,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
 import transformers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,20 +58,31 @@ async def first_token_s(backend: TransformersBackend, messages: list[ChatMessage
     return float("nan")
 
 
-async def run(folder: str, device: str, max_new_tokens: int) -> dict[str, Any]:
+def random_weight_overrides(folder: str, max_new_tokens: int) -> dict[str, Any]:
+    """Fixed-length answers made only of ids the (possibly smaller) tokenizer can decode."""
+    config = transformers.AutoConfig.from_pretrained(folder, trust_remote_code=True)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    known = len(tokenizer)
+    return {
+        "min_new_tokens": max_new_tokens,
+        "suppress_tokens": list(range(known, config.padded_vocab_size)),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = LLMSettings(
         backend="transformers",
-        model=folder,
-        device=device,  # type: ignore[arg-type]
+        model=args.folder,
+        device=args.device,
         temperature=0.0,
-        max_new_tokens=max_new_tokens,
+        max_new_tokens=args.max_new_tokens,
+        max_batch_size=args.customers,
         timeout_s=600,
     )
-    backend = TransformersBackend(settings)
+    overrides = random_weight_overrides(args.folder, args.max_new_tokens) if args.random else {}
+    backend = TransformersBackend(settings, generation_overrides=overrides)
     _, load_s = await timed(backend.load())
-    answer, answer_s = await timed(
-        backend.complete([SYSTEM, ChatMessage("user", QUESTIONS[0])], max_tokens=max_new_tokens)
-    )
+    answer, answer_s = await timed(backend.complete([SYSTEM, ChatMessage("user", QUESTIONS[0])]))
     ttft = await first_token_s(backend, [SYSTEM, ChatMessage("user", QUESTIONS[1])])
     tool = order_status_tool(lookup)
     calls: list[str] = []
@@ -80,22 +96,33 @@ async def run(folder: str, device: str, max_new_tokens: int) -> dict[str, Any]:
         {tool.spec.name: tool},
         on_tool_result=observe,
     )
-    batch = [backend.complete([SYSTEM, ChatMessage("user", q)]) for q in QUESTIONS]
+    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(args.customers)]
+    batch = [backend.complete([SYSTEM, ChatMessage("user", q)]) for q in questions]
     answers, batch_s = await timed(asyncio.gather(*batch))
     await backend.close()
+    tokens = sum(a.usage.completion_tokens for a in answers if a.usage)
+    single_tokens = answer.usage.completion_tokens if answer.usage else 0
     return {
-        "folder": folder,
+        "folder": args.folder,
         "transformers": transformers.__version__,
-        "device": device,
+        "torch": torch.__version__,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "random_weights": args.random,
         "load_s": round(load_s, 2),
-        "answer": answer.text,
-        "answer_s": round(answer_s, 2),
+        "answer": answer.text[:200],
+        "answer_tokens": single_tokens,
+        "answer_tokens_per_s": round(single_tokens / answer_s, 1),
         "ttft_s": round(ttft, 3),
         "tool_calls": calls,
-        "answer_after_tool": tooled.text,
-        "batch_answers": [a.text for a in answers],
+        "answer_after_tool": tooled.text[:200],
+        "customers": args.customers,
+        "batch_answers": [a.text[:80] for a in answers[:4]],
+        "batch_tokens_per_s": round(tokens / batch_s, 1),
         "batch_s": round(batch_s, 2),
         "batch_sizes": backend.batch_sizes,
+        "peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
+        if torch.cuda.is_available()
+        else None,
     }
 
 
@@ -104,9 +131,11 @@ def main() -> None:
     parser.add_argument("folder", help="a ChatGLM3 model folder (with its .py files)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--customers", type=int, default=4, help="concurrent customers")
+    parser.add_argument("--random-weights", dest="random", action="store_true")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    result = asyncio.run(run(args.folder, args.device, args.max_new_tokens))
+    result = asyncio.run(run(args))
     line = json.dumps(result, ensure_ascii=False)
     if args.out is not None:
         args.out.write_text(line + "\n", encoding="utf-8")
