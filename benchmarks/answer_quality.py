@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from knowledge.rag_chain import generate_grounded_answer  # noqa: E402
 from knowledge.types import Passage  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
+CITATION_MARK = re.compile(r"\[\d+\]")
 
 
 class JiebaTokenizer:
@@ -89,7 +91,8 @@ async def answer_with_llm(
     tokens = count(answer.text) if count else len(pieces)
     ttft = first[0] if first else elapsed
     return {
-        "text": answer.text,
+        "text": CITATION_MARK.sub("", answer.text),  # scored without the [n] markers
+        "substantive": answer.substantive,
         "dont_know": answer.dont_know,
         "ttft_s": ttft,
         "tokens": tokens,
@@ -160,8 +163,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await backend.close()
         result = summarise(rows, args, llm.model)
         result["answering"] = f"grounded RAG chain over the top {args.k} passages"
+        result["unusable_rate"] = _mean([{"u": float(not r["substantive"])} for r in rows], "u")
+        as_bot = await as_the_bot_answers(args, rows, queries, retrieved)
+        result["variants"] = {"as_the_bot_answers": summarise(as_bot, args, llm.model)}
     result["index_seconds"] = round(index_s, 1)
     return result
+
+
+async def as_the_bot_answers(
+    args: argparse.Namespace,
+    rows: Sequence[dict[str, Any]],
+    queries: Sequence[dict[str, Any]],
+    retrieved: Sequence[tuple[list[Passage], float]],
+) -> list[dict[str, Any]]:
+    """The LLM's rows with the bot's fallback applied: an answer without content ("[1]") is
+    replaced by the extractive one, as :func:`bot.generation.generated_answer` does."""
+    extractive = await answer_all(args, None, queries, retrieved, 3)
+    return [
+        row if row["substantive"] else {**quoted, **_speed(row)}
+        for row, quoted in zip(rows, extractive, strict=True)
+    ]
+
+
+def _speed(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("answer_s", "ttft_s", "tokens_per_s", "dont_know") if k in row}
 
 
 def _mean(rows: Sequence[dict[str, Any]], key: str) -> float | None:
@@ -212,10 +237,15 @@ def main() -> None:
     parser.add_argument(
         "--embedder", default="e5", choices=["e5", "use", "hashing", "sentence-transformers"]
     )
+    parser.add_argument("--name", help="added to the result file's name, e.g. the model")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = args.backend if args.embedder == "e5" else f"{args.backend}_{args.embedder}"
+    if args.limit:
+        name += f"_{args.limit}q"
+    if args.name:
+        name += f"_{args.name}"
     (RESULTS / f"answer_quality_{name}.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
