@@ -132,8 +132,8 @@ class OpenAIBackend:
         self, messages: Sequence[ChatMessage], max_tokens: int | None, **extra: Any
     ) -> Any:
         """One chat completions call, repeated while the server names a field to adapt
-        (at most once per field)."""
-        for _ in range(len(_SAMPLING) + 1):
+        (each field adapts once, so this ends)."""
+        while True:
             try:
                 return await self._client.chat.completions.create(
                     **self._request(messages, max_tokens), **extra
@@ -141,9 +141,6 @@ class OpenAIBackend:
             except openai.BadRequestError as e:
                 if not self._adapt_to(e):
                     raise
-        return await self._client.chat.completions.create(
-            **self._request(messages, max_tokens), **extra
-        )
 
     def _adapt_to(self, error: openai.BadRequestError) -> bool:
         """Learns from a 400 that names an unsupported field; True if the request changed."""

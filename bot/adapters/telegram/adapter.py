@@ -200,10 +200,10 @@ class TelegramAdapter:
             incoming = convert.message_to_incoming(update, self._identity)
         if incoming is None:
             return
-        reply_to = None
-        if update.message is not None and update.message.chat.type != "private":
-            reply_to = update.message.message_id
         private = update.effective_chat is not None and update.effective_chat.type == "private"
+        reply_to = None
+        if update.message is not None and not private:  # in groups, answer the message itself
+            reply_to = update.message.message_id
         await self._answer(incoming, reply_to, private=private)
 
     async def _on_button(self, update: Update) -> IncomingMessage | None:

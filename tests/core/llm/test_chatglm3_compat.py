@@ -19,7 +19,7 @@ from core.llm.chatglm3_compat import patch_chatglm3_tokenizer
 USER, ASSISTANT = "<|user|>", "<|assistant|>"
 
 
-class GLM3StyleTokenizer(PreTrainedTokenizer):
+class Transformers4GLM3Tokenizer(PreTrainedTokenizer):
     """Character-level, left-padding, with ChatGLM3's transformers-4 method signatures."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -65,9 +65,9 @@ class GLM3StyleTokenizer(PreTrainedTokenizer):
         return self.batch_encode_plus([ids], return_tensors="pt", is_split_into_words=True)
 
 
-def fresh_tokenizer() -> GLM3StyleTokenizer:
+def fresh_tokenizer() -> Transformers4GLM3Tokenizer:
     """An instance of a new subclass: the patch changes the class, tests must not share it."""
-    return type("ChatGLMTokenizer", (GLM3StyleTokenizer,), {})()
+    return type("ChatGLMTokenizer", (Transformers4GLM3Tokenizer,), {})()
 
 
 def test_transformers_5_breaks_the_unpatched_tokenizer() -> None:
