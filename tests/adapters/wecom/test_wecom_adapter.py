@@ -17,6 +17,7 @@ from core.config.channels import WeComSettings
 from core.errors import AdapterError
 from core.types import ConversationKey, OutgoingMessage
 from tests.fakes.pipeline import LONG_WORDS, TEXT_ONLY, ScriptedPipeline
+from tests.fakes.runtime import local_runtime
 from tests.fakes.server import serve_routes
 from tests.fakes.wecom import (
     AES_KEY,
@@ -54,16 +55,18 @@ async def setup() -> AsyncIterator[Setup]:
         api_base_url=api.url,
     )
     pipeline = ScriptedPipeline()
-    adapter = WeComAdapter(settings, pipeline)
-    async with serve_routes(adapter.routes()) as base:
-        await adapter.start()
-        wecom = CallbackSender(base + settings.callback_path)
-        try:
-            yield Setup(adapter, api, wecom, pipeline)
-        finally:
-            await wecom.close()
-            await adapter.stop()
-            await api.stop()
+    async with local_runtime(pipeline) as runtime:
+        adapter = runtime.attach(WeComAdapter(settings, runtime.runner, runtime.shared))
+        async with serve_routes(adapter.routes()) as base:
+            await adapter.start()
+            wecom = CallbackSender(base + settings.callback_path)
+            try:
+                yield Setup(adapter, api, wecom, pipeline)
+            finally:
+                await wecom.close()
+                await runtime.drain()
+                await adapter.stop()
+                await api.stop()
 
 
 async def _until(condition: Callable[[], object], timeout: float = 3.0) -> None:
