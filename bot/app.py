@@ -93,7 +93,11 @@ class Kefu:
         await db.upgrade()
         embedder = CachedQueryEmbedder(make_embedder(settings.knowledge))
         knowledge = await asyncio.to_thread(
-            KnowledgeBase.open, settings.knowledge, settings.data_dir, embedder
+            KnowledgeBase.open,
+            settings.knowledge,
+            settings.data_dir,
+            embedder,
+            database_url=settings.database_url,
         )
         if await asyncio.to_thread(knowledge.is_empty):
             log.info(
@@ -156,6 +160,7 @@ class Kefu:
         for adapter in self.adapters.values():
             await adapter.stop()
         await self.db.dispose()
+        self.knowledge.close()
 
 
 async def build_understander(
