@@ -341,7 +341,7 @@ class KnowledgeBase:
                 self._state.delete_additions()
             return ChangePlan(removed={source})
 
-        self._change(plan, always_bump=True)
+        self._change(plan)
         log.info("kb.source.deleted", source=source, chunks=removed_chunks)
         return removed_chunks
 

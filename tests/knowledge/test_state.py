@@ -8,90 +8,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
-from sqlalchemy import text
 
 from core.settings import KnowledgeSettings
-from core.storage.sync import create_sync_engine
 from knowledge.base import ADDITIONS_FILE, KnowledgeBase
 from knowledge.embeddings import HashingEmbedder
 from knowledge.retrieval import RetrievalMode
-from tests.core.conftest import BACKENDS, POSTGRES_URL
-from tests.knowledge.chroma_server import ChromaServer
-
-OpenWorker = Callable[..., KnowledgeBase]
+from tests.knowledge.conftest import OpenWorker
 
 PRICE_Q, PRICE_A = "Do you price-match other shops?", "Yes, within 7 days of purchase."
 WRAP_Q, WRAP_A = "Can you gift-wrap my order?", "Gift wrapping costs 5 yuan at checkout."
-
-
-def reset_postgres(url: str) -> None:
-    engine = create_sync_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'kefu.db'}"
-    assert POSTGRES_URL is not None
-    reset_postgres(POSTGRES_URL)
-    return POSTGRES_URL
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    with ChromaServer.start(tmp_path_factory.mktemp("chroma-server")) as server:
-        yield server
-
-
-@pytest.fixture(params=["embedded", "server"])
-def chroma_url(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "embedded":
-        return None
-    server: ChromaServer = request.getfixturevalue("chroma_server")
-    return server.url
-
-
-@pytest.fixture
-def open_worker(
-    database_url: str,
-    chroma_url: str | None,
-    shop_dir: Path,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[OpenWorker]:
-    """Opens a knowledge base as one worker would: its own data folder (caches) on a server
-    Chroma, or the shared one for the embedded Chroma; the same database and collection."""
-    opened: list[KnowledgeBase] = []
-    collection = f"t{abs(hash(request.node.nodeid)) % 10**8}"
-
-    def open_worker(name: str, **options: Any) -> KnowledgeBase:
-        settings = KnowledgeSettings(
-            source_dirs=[shop_dir],
-            embedder="hashing",
-            chroma_url=chroma_url,
-            collection=collection,
-        )
-        data_dir = tmp_path / ("shared" if chroma_url is None else name)
-        kb = KnowledgeBase.open(
-            settings, data_dir, HashingEmbedder(), database_url=database_url, **options
-        )
-        opened.append(kb)
-        return kb
-
-    yield open_worker
-    for kb in opened:
-        kb.close()
 
 
 def answer(kb: KnowledgeBase, question: str, mode: RetrievalMode = "hybrid") -> str | None:
