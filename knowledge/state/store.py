@@ -133,24 +133,31 @@ class KnowledgeState:
     # -- writing (under :meth:`writing`) ---------------------------------------------------
 
     def save_addition(self, addition: Addition) -> None:
-        """Inserts or replaces an addition (a deleted one with the same id comes back)."""
+        """Inserts or replaces an addition (a deleted one with the same id comes back).
+
+        Replacing keeps the entry's alternative phrasings unless ``addition`` brings its own:
+        re-adding a question with a better answer must not drop its aliases.
+        """
         table = ADDITIONS
         now = _now()
-        values = {
+        values: dict[str, object] = {
             "question": addition.question,
             "answer": addition.answer,
             "category": addition.category,
             "language": addition.language,
-            "alternatives": list(addition.alternatives),
             "updated_at": now,
             "deleted_at": None,
         }
+        if addition.alternatives:
+            values["alternatives"] = list(addition.alternatives)
         with storage_errors("save an FAQ addition"), self._engine.begin() as db:
             found = db.execute(
                 update(table).where(table.c.id == addition.id).values(**values)
             ).rowcount
             if not found:
-                db.execute(table.insert().values(id=addition.id, created_at=now, **values))
+                row = {**values, "id": addition.id, "created_at": now}
+                row["alternatives"] = list(addition.alternatives)
+                db.execute(table.insert().values(row))
 
     def delete_additions(self, ids: Iterable[str] | None = None) -> int:
         """Marks additions deleted (all of them when ``ids`` is None); returns how many."""

@@ -90,11 +90,17 @@ def data_dir(tmp_path: Path) -> Path:
 def make_kb(data_dir: Path) -> Iterator[Callable[..., KnowledgeBase]]:
     """Opens knowledge bases on ``data_dir`` with the hashing embedder unless one is given."""
 
+    opened: list[KnowledgeBase] = []
+
     def make(source_dirs: list[Path], embedder: Any = None, **overrides: Any) -> KnowledgeBase:
         settings = KnowledgeSettings(source_dirs=source_dirs, embedder="hashing", **overrides)
-        return KnowledgeBase.open(settings, data_dir, embedder or HashingEmbedder())
+        kb = KnowledgeBase.open(settings, data_dir, embedder or HashingEmbedder())
+        opened.append(kb)
+        return kb
 
     yield make
+    for kb in opened:
+        kb.close()
 
 
 @pytest.fixture(scope="session")
