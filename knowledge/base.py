@@ -334,7 +334,11 @@ class KnowledgeBase:
         def plan() -> ChangePlan:
             nonlocal removed_chunks
             if source.startswith(ADDITION_PREFIX) and self._state.delete_additions([source]):
-                removed_chunks = sum(1 for f in self._lexical.fields if f.doc_id == source)
+                removed_chunks = sum(
+                    1
+                    for f in self._lexical.fields
+                    if (f.source, f.doc_id) == (ADDITIONS_SOURCE, source)
+                )
                 return ChangePlan(additions=self._state.additions())
             removed_chunks = sum(1 for f in self._lexical.fields if f.source == source)
             if source == ADDITIONS_SOURCE:
