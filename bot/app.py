@@ -134,7 +134,11 @@ class Kefu:
         await bus.start()
         embedder = CachedQueryEmbedder(make_embedder(settings.knowledge))
         knowledge = await asyncio.to_thread(
-            KnowledgeBase.open, settings.knowledge, settings.data_dir, embedder
+            KnowledgeBase.open,
+            settings.knowledge,
+            settings.data_dir,
+            embedder,
+            database_url=settings.database_url,
         )
         if await asyncio.to_thread(knowledge.is_empty):
             log.info(
@@ -244,6 +248,7 @@ class Kefu:
             await adapter.stop()
         await self.bus.close()
         await self.db.dispose()
+        self.knowledge.close()
 
 
 async def build_understander(

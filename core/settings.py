@@ -151,6 +151,12 @@ class KnowledgeSettings(BaseModel):
         description="Calibrated relevance below which the bot says it does not know and "
         "offers a human.",
     )
+    refresh_interval_s: float = Field(
+        default=10.0,
+        description="How often each worker checks the knowledge generation in the database (one "
+        "small query) and rebuilds its BM25/FAQ index when another process changed the "
+        "knowledge, e.g. `kefu kb ingest`; 0 turns the check off.",
+    )
 
 
 class KefuSettings(BaseSettings):
