@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
 from bot.logs import configure_logging
 from bot.pipeline import Pipeline
-from bot.runtime.bus import AGENTS, Bus, LocalBus, make_bus
+from bot.runtime.bus import AGENTS, KNOWLEDGE, Bus, LocalBus, make_bus
 from bot.runtime.delivery import Delivery
 from bot.runtime.locks import named_locks
 from bot.runtime.runner import ConversationRunner
@@ -81,6 +82,7 @@ class Kefu:
         self.admin = AdminCommands(self.knowledge, self.deliver)
         self.handoff = install_handoff(self)
         self.bus.subscribe(AGENTS, self.handoff.hub.on_note)
+        self.bus.subscribe(KNOWLEDGE, self._knowledge_changed)
         self.feedback = FeedbackService(
             self.settings.feedback, self.store, self.db, self.knowledge.add_faq
         )
@@ -146,6 +148,7 @@ class Kefu:
             )
             report = await asyncio.to_thread(knowledge.reload)
             log.info("kb.first_start.ingested", chunks=report.chunks, failed=len(report.failed))
+        knowledge.on_changed = _publisher(bus, KNOWLEDGE, asyncio.get_running_loop())
         understander = await build_understander(settings, db, knowledge)
         llm = make_backend(settings.llm)
         app = cls(settings, db, ConversationStore(db), knowledge, understander, llm, bus)
@@ -183,6 +186,11 @@ class Kefu:
 
     async def publish_to_agents(self, note: dict[str, Any]) -> None:
         await self.bus.publish(AGENTS, note)
+
+    async def _knowledge_changed(self, note: dict[str, Any]) -> None:
+        """Another worker (or this one) changed the knowledge base: catch up at once."""
+        if note.get("generation") != self.knowledge.generation:
+            await asyncio.to_thread(self.knowledge.refresh_if_changed)
 
     def routes(self) -> list[web.RouteDef]:
         """Every channel's, the agent workspace's and the admin pages' routes."""
@@ -289,6 +297,17 @@ def platform_adapters(
 
         adapters.append(WeComAdapter(settings.wecom, runner, shared))
     return adapters
+
+
+def _publisher(bus: Bus, topic: str, loop: asyncio.AbstractEventLoop) -> Callable[[int], None]:
+    """A hook for the knowledge base, which changes in a worker thread: the note goes out on
+    the bus from the event loop."""
+
+    def publish(generation: int) -> None:
+        note = {"generation": generation}
+        loop.call_soon_threadsafe(lambda: loop.create_task(bus.publish(topic, note)))
+
+    return publish
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ import structlog
 
 from core.errors import KefuError
 from core.types import utcnow
+from knowledge.refresh import keep_fresh
 
 if TYPE_CHECKING:
     from bot.app import Kefu
@@ -39,6 +40,9 @@ class Upkeep:
         self._every(DELIVERY_EVERY_S, "delivery", kefu.delivery.sweep)
         self._every(ORPHANS_EVERY_S, "orphans", kefu.runner.answer_orphans)
         self._every(RETENTION_EVERY_S, "retention", self._forget_old)
+        # Changes nobody announced on the bus (the CLI, a worker that died) are seen this way.
+        interval = kefu.settings.knowledge.refresh_interval_s
+        self._tasks.append(asyncio.create_task(keep_fresh(kefu.knowledge, interval)))
 
     async def start_adapter(self, adapter: Any) -> None:
         """Starts a channel now, or keeps trying in the background while its platform is
