@@ -10,6 +10,8 @@ from aiohttp import web
 
 from bot.adapters.base import Adapter, StreamingHandler
 from bot.adapters.web.chat import WebChatChannel
+from bot.adapters.web.identity import customer_identity
+from bot.adapters.web.origins import OriginPolicy
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
 from bot.dialogue.actions import DialogueActions
@@ -19,7 +21,9 @@ from bot.dialogue.understanding import Understander
 from bot.feedback.service import FeedbackService
 from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
+from bot.handoff.workspace import staff_auth
 from bot.logs import configure_logging
+from bot.middlewares import web_middlewares
 from bot.pipeline import Pipeline
 from core.errors import AdapterError
 from core.llm import ChatBackend, make_backend
@@ -104,8 +108,9 @@ class Kefu:
         understander = await build_understander(settings, db, knowledge)
         llm = make_backend(settings.llm)
         app = cls(settings, db, ConversationStore(db), knowledge, understander, llm)
-        app.add_adapter(RestChannel(app.pipeline.handle))
-        app.add_adapter(WebChatChannel(app.pipeline.handle))
+        identity, origins = customer_identity(settings), OriginPolicy(settings.web.allowed_origins)
+        app.add_adapter(RestChannel(app.pipeline.handle, identity))
+        app.add_adapter(WebChatChannel(app.pipeline.handle, identity, origins))
         for adapter in platform_adapters(settings, app.pipeline.handle):
             app.add_adapter(adapter)
         return app
@@ -129,13 +134,17 @@ class Kefu:
 
     def web_app(self) -> web.Application:
         """The one aiohttp server that mounts every channel's routes."""
-        app = web.Application(client_max_size=self.settings.server.max_request_bytes)
+        app = web.Application(
+            client_max_size=self.settings.server.max_request_bytes,
+            middlewares=web_middlewares(self.settings),
+        )
         routes: list[web.RouteDef] = []
         for adapter in self.adapters.values():
             routes.extend(adapter.routes())
         app.add_routes(routes)
         app.add_routes(self.handoff.routes())
-        app.add_routes(self.feedback.routes())
+        sessions, _, proxies = staff_auth(self.handoff)
+        app.add_routes(self.feedback.routes(sessions, proxies))
         app.on_shutdown.append(self._disconnect_agents)
         app.router.add_get("/healthz", _health)
         return app

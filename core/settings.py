@@ -6,10 +6,11 @@ Secrets (tokens, keys, passwords) are ``SecretStr`` and are never logged.
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +24,7 @@ from core.config.feedback import FeedbackSettings
 from core.config.handoff import HandoffSettings
 from core.config.llm import LLMSettings
 from core.config.logs import LoggingSettings
+from core.config.web import WebSettings
 
 DEMO_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo"
 
@@ -34,6 +36,21 @@ class ServerSettings(BaseModel):
         default=4000, description="Longer customer messages are refused politely, not truncated."
     )
     max_request_bytes: int = Field(default=1_048_576, description="REST/WebSocket body limit.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (`10.0.0.0/8`) of your reverse proxies: only from "
+        "them are `X-Forwarded-For` (client address) and `X-Forwarded-Proto` (https) believed.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ip_network(network.strip(), strict=False)
+            except ValueError as e:
+                raise ValueError(f"not an address or network: {network!r}") from e
+        return [network.strip() for network in value]
 
 
 class StorageSettings(BaseModel):
@@ -151,6 +168,7 @@ class KefuSettings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     admins: dict[str, list[str]] = Field(
         default_factory=lambda: {"console": ["*"]},
         description="Admin user ids per platform; `*` makes everyone on that platform an admin "

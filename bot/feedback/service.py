@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
@@ -28,6 +28,10 @@ from core.events import AnswerKind, EventKind
 from core.storage import ConversationStore, Database, EventRecord
 from core.text import Language, detect_language
 from core.types import Button, ConversationKey, OutgoingMessage, utcnow
+
+if TYPE_CHECKING:
+    from bot.handoff.auth import StaffSessions
+    from bot.proxies import TrustedProxies
 
 log = structlog.get_logger(__name__)
 
@@ -144,11 +148,12 @@ class FeedbackService:
         language = rating.payload.get("language", "en")
         return [_reply(texts.say("thanks_reason", "zh" if language == "zh" else "en"), "reason")]
 
-    def routes(self) -> list[web.RouteDef]:
-        """The admin pages ``/admin/review`` and ``/admin/dashboard`` (token-protected)."""
+    def routes(self, sessions: StaffSessions, proxies: TrustedProxies) -> list[web.RouteDef]:
+        """The admin pages ``/admin/review`` and ``/admin/dashboard`` (token-protected), with
+        admin sessions kept in ``sessions``."""
         from bot.feedback.web import admin_routes
 
-        return admin_routes(self)
+        return admin_routes(self, sessions, proxies)
 
     async def _rate(
         self, key: ConversationKey, rating: str, reason: str, language: Language

@@ -92,6 +92,22 @@ class AgentDirectory:
             return None
         return _record(row)
 
+    async def set_password(self, agent_id: int, password: str) -> None:
+        """Replaces an agent's password (end their sessions with ``StaffSessions.revoke_all``).
+
+        Raises:
+            InputError: if the password is too short.
+        """
+        try:
+            password_hash = await asyncio.to_thread(hash_password, password)
+        except ValueError as e:
+            raise InputError(str(e)) from e
+        statement = update(Agent).where(Agent.id == agent_id).values(password_hash=password_hash)
+        with storage_errors("change a password"):
+            async with self._db.sessions() as session, session.begin():
+                await session.execute(statement)
+        log.info("handoff.agent.password_changed", agent_id=agent_id)
+
     async def get(self, agent_id: int) -> AgentRecord | None:
         with storage_errors("load an agent"):
             async with self._db.sessions() as session:

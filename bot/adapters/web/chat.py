@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,15 +12,26 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from bot.adapters.base import StreamingHandler
-from bot.adapters.web.convert import outgoing_to_rest, parse_sender, rest_to_incoming
+from bot.adapters.web.convert import outgoing_to_rest, rest_to_incoming
+from bot.adapters.web.identity import Customer, CustomerIdentity
+from bot.adapters.web.origins import OriginPolicy
 from bot.adapters.web.outbox import Outbox
 from bot.pipeline import new_message_id
 from core.errors import InputError
 from core.types import ConversationKey, OutgoingMessage
+from core.untrusted import parse_json
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_FRAME_BYTES = 1_048_576
+
+
+def session_frame(customer: Customer) -> dict[str, Any]:
+    """Who this socket speaks for; a new token is to be kept by the page for next time."""
+    frame: dict[str, Any] = {"type": "session", "sender": customer.sender, "kind": customer.kind}
+    if customer.token is not None:
+        frame["token"] = customer.token
+    return frame
 
 
 def reply_frame(sender: str, message: OutgoingMessage) -> dict[str, Any]:
@@ -33,8 +43,12 @@ class WebChatChannel:
 
     platform = "web"
 
-    def __init__(self, handler: StreamingHandler) -> None:
+    def __init__(
+        self, handler: StreamingHandler, identity: CustomerIdentity, origins: OriginPolicy
+    ) -> None:
         self._handler = handler
+        self._identity = identity
+        self._origins = origins
         self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._outbox = Outbox()
 
@@ -60,22 +74,29 @@ class WebChatChannel:
     async def _page(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        if not self._origins.allows(request):  # another site's page: refuse the handshake
+            log.warning("web.origin.refused", path=request.path)
+            return web.json_response({"error": "this site may not use the chat"}, status=403)
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         try:
-            sender = parse_sender(request.query.get("sender"))
+            customer = await self._identity.customer_of(request, new_visitor=True)
         except InputError as error:
-            await ws.send_json({"type": "error", "error": str(error)})
+            await ws.send_json({"type": "error", "error": str(error), "code": "unauthenticated"})
             await ws.close()
             return ws
+        sender = customer.sender
         self._sockets[sender].add(ws)
         try:
+            await ws.send_json(session_frame(customer))
             for pending in self._outbox.take(sender):
                 await ws.send_json(reply_frame(sender, pending))
             async for frame in ws:
                 if frame.type is WSMsgType.TEXT:
                     await self._on_frame(ws, sender, frame.data)
+                elif frame.type is WSMsgType.BINARY:
+                    await ws.send_json({"type": "error", "error": "send JSON text frames"})
         finally:
             self._sockets[sender].discard(ws)
             if not self._sockets[sender]:
@@ -84,13 +105,13 @@ class WebChatChannel:
 
     async def _on_frame(self, ws: web.WebSocketResponse, sender: str, data: str) -> None:
         try:
-            frame = json.loads(data)
+            frame = parse_json(data)
             if not isinstance(frame, dict) or frame.get("type", "message") != "message":
                 raise InputError("frames must be objects of type 'message'")
             incoming = rest_to_incoming(
                 {"sender": sender, "message": frame.get("text")}, new_message_id(), self.platform
             )
-        except (json.JSONDecodeError, InputError) as error:
+        except InputError as error:
             await ws.send_json({"type": "error", "error": str(error)})
             return
         await ws.send_json({"type": "typing"})

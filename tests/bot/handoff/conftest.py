@@ -15,15 +15,18 @@ from aiohttp import ClientResponse, ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.base import MessageHandler
+from bot.adapters.web.identity import customer_identity
 from bot.adapters.web.rest import RestChannel
 from bot.app import Kefu
 from bot.handoff import HandoffService, install
 from bot.handoff.records import AgentRecord
+from core.config.web import WebSettings
 from core.events import EventKind
 from core.settings import KefuSettings
 from core.storage import ConversationStore, Database
 from core.text import detect_language
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage
+from tests.bot.conftest import REST_TOKEN
 from tests.core.conftest import BACKENDS, POSTGRES_URL, FakeClock, reset_postgres
 
 BOT = "bot answered"
@@ -50,7 +53,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def handoff_settings(tmp_path: Path) -> KefuSettings:
-    settings = KefuSettings(data_dir=tmp_path / "data", admins={"rest": ["boss"]})
+    settings = KefuSettings(
+        data_dir=tmp_path / "data", admins={"rest": ["boss"]}, web=WebSettings(api_token=REST_TOKEN)
+    )
     settings.handoff.hours.always_open = True
     return settings
 
@@ -180,7 +185,8 @@ async def handoff(kefu: Kefu) -> HandoffService:
     if service is not None:
         return service
     service = install(kefu)
-    kefu.add_adapter(RestChannel(_hooks_around_pipeline(kefu, service)))
+    identity = customer_identity(kefu.settings)
+    kefu.add_adapter(RestChannel(_hooks_around_pipeline(kefu, service), identity))
     return service
 
 

@@ -15,7 +15,7 @@ from bot.app import Kefu
 from bot.handoff import HandoffService
 from core.events import EventKind
 from core.types import ConversationKey
-from tests.bot.conftest import ask
+from tests.bot.conftest import ask, pending
 from tests.bot.handoff.conftest import AgentBrowser
 
 Site = TestClient[Any, Any]
@@ -153,7 +153,7 @@ async def test_messages_are_relayed_both_ways_and_notes_stay_internal(
     detail = await claimed.json()
     assert any(line["text"] == "转人工" for line in detail["transcript"])
 
-    joined = await (await site.get("/webhooks/rest/messages?sender=carol")).json()
+    joined = await pending(site, "carol")
     assert "alice" in joined[0]["text"]  # the customer is told a person took over
     assert await ask(site, "carol", "我的耳机左边没声音") == []  # the bot stays silent
     frame = await _next(socket, "message")
@@ -162,8 +162,8 @@ async def test_messages_are_relayed_both_ways_and_notes_stay_internal(
     await alice.post(f"/agent/api/handoffs/{handoff_id}/notes", {"text": "warranty ok"})
     reply = await alice.post(f"/agent/api/handoffs/{handoff_id}/messages", {"text": "请发订单号"})
     assert reply.status == 200
-    pending = await (await site.get("/webhooks/rest/messages?sender=carol")).json()
-    texts = [m["text"] for m in pending]
+    waiting = await pending(site, "carol")
+    texts = [m["text"] for m in waiting]
     assert "请发订单号" in texts
     assert "warranty ok" not in texts
     await socket.close()
