@@ -69,10 +69,19 @@ class WebChatChannel:
             await ws.send_json(reply_frame(key.chat_id, message))
 
     def routes(self) -> Sequence[web.RouteDef]:
-        return [web.get("/", self._page), web.get("/ws", self._socket)]
+        return [
+            web.get("/", self._page),
+            web.get("/widget.js", self._widget),
+            web.get("/ws", self._socket),
+        ]
 
     async def _page(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
+
+    async def _widget(self, request: web.Request) -> web.FileResponse:
+        """The embeddable chat: any site may load the script; ``/ws`` checks who may connect."""
+        headers = {"Content-Type": "application/javascript", "Cache-Control": "no-cache"}
+        return web.FileResponse(STATIC / "widget.js", headers=headers)
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         if not self._origins.allows(request):  # another site's page: refuse the handshake
