@@ -172,7 +172,8 @@ class KefuSettings(BaseSettings):
     admins: dict[str, list[str]] = Field(
         default_factory=lambda: {"console": ["*"]},
         description="Admin user ids per platform; `*` makes everyone on that platform an admin "
-        "(the local console only, by default).",
+        "(the local console only, by default; refused for rest/web, where only ids proven by a "
+        "signed identity or the API token count).",
     )
     rate_limit_per_minute: int = Field(default=30, description="Messages per customer per minute.")
 
@@ -186,6 +187,17 @@ class KefuSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("admins")
+    @classmethod
+    def _no_anonymous_admins(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for platform in ("rest", "web"):
+            if "*" in value.get(platform, []):
+                raise ValueError(
+                    f"admins.{platform} cannot be '*': every anonymous visitor would be an "
+                    "admin; list the user ids of signed identities (or your backend's senders)"
+                )
+        return value
 
     @property
     def database_url(self) -> str:

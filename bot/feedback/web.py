@@ -92,7 +92,7 @@ class _AdminPages:
             request.method == "GET" or self._sessions.csrf_ok(login, form_csrf)
         ):
             return None
-        log.warning("feedback.admin.refused", path=request.path)
+        log.warning("feedback.admin.refused", path=request.path[:100])
         return web.Response(status=401, text="Admin token required.")
 
     async def _login(self, request: web.Request) -> web.Response | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
-import hmac
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Sequence
@@ -29,8 +28,9 @@ from bot.adapters.telegram.drafts import AnswerDraft
 from bot.adapters.telegram.markup import CallbackPayloads, TelegramText, render
 from bot.adapters.textsplit import sorry_text
 from core.config.channels import TelegramSettings
-from core.errors import AdapterError, ConfigError
+from core.errors import AdapterError, ConfigError, InputError
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage
+from core.untrusted import parse_json, same_secret
 
 log = structlog.get_logger(__name__)
 
@@ -174,14 +174,23 @@ class TelegramAdapter:
         return self._settings.webhook_secret.get_secret_value()
 
     async def _receive_webhook(self, request: web.Request) -> web.StreamResponse:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self._secret().encode()):
+        if not same_secret(request.headers.get(SECRET_HEADER), self._secret()):
             log.warning("telegram.webhook.forged", remote=request.remote)
             return web.Response(status=403, text="forbidden")
         try:
-            data = await request.json()
+            data = parse_json(await request.read())  # bounded, text made storable
             update = Update.de_json(data, self._app.bot)
-        except (UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError):
+            if not convert.well_formed(update):
+                raise InputError("an update with ids or text of the wrong type")
+        except (
+            InputError,
+            AttributeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            ArithmeticError,
+            OSError,
+        ):
             log.warning("telegram.webhook.malformed", remote=request.remote)
             return web.Response(status=400, text="bad request")
         if not self._accepting:
