@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -299,8 +298,7 @@ class Pipeline:
                 self._llm, turn.session, turn.text, turn.language, passages, reply, turn.stream
             )
         if self._feedback is not None and reply.custom.get("answer_kind") in KNOWLEDGE_ANSWERS:
-            buttons = reply.buttons + self._feedback.buttons(turn.language)
-            reply = dataclasses.replace(reply, buttons=buttons)
+            reply = self._feedback.with_buttons(reply, turn.language)  # rated by answer id
         return reply
 
     async def _record_replies(self, turn: Turn, replies: Sequence[OutgoingMessage]) -> None:
