@@ -143,7 +143,7 @@ class _AdminPages:
         pending = await self._service.review.pending()
         csrf = await self._csrf(request)
         notice = request.query.get("done", "")
-        body = [f"<h1>Candidate answers ({len(pending)} pending)</h1>"]
+        body = [_logout_form(csrf), f"<h1>Candidate answers ({len(pending)} pending)</h1>"]
         if notice:
             body.append(f"<p class='note'>{escape(notice)}</p>")
         if not pending:
@@ -208,10 +208,20 @@ class _AdminPages:
         nav = (
             "<nav><a href='/admin/review'>Review</a> · "
             "<a href='/admin/dashboard'>Dashboard</a></nav>"
-        )
+        ) + _logout_form(await self._csrf(request))
         return web.Response(
             text=render_report(report, title="Kefu dashboard", nav=nav), content_type="text/html"
         )
+
+
+def _logout_form(csrf: str) -> str:
+    """Ends the admin session (none to end when the page was opened with a bearer token)."""
+    if not csrf:
+        return ""
+    return (
+        "<form method='post' action='/admin/logout' style='float:right'>"
+        f"<input type='hidden' name='csrf' value='{escape(csrf)}'><button>Log out</button></form>"
+    )
 
 
 def _candidate_card(candidate: Candidate, csrf: str) -> str:
