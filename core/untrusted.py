@@ -109,3 +109,19 @@ def mask_secret(text: str, *secrets: str | None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+_TOKEN_PATTERNS = (
+    (re.compile(r"(?<![0-9])\d{5,12}:[A-Za-z0-9_-]{30,}"), "***"),  # Telegram bot tokens
+    (re.compile(r"\bkefu_[A-Za-z0-9_-]{20,}"), "kefu_***"),  # agent login tokens
+    (re.compile(r"\bkc1\.[uv]\.[A-Za-z0-9_-]*\.\d+\.[A-Za-z0-9_-]{20,}"), "kc1.***"),
+    (re.compile(r"\bv2\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}"), "v2.***"),  # staff sessions
+    (re.compile(r"(?i)\b(bearer\s+)\S+"), r"\1***"),
+)
+
+
+def mask_tokens(text: str) -> str:
+    """``text`` with anything shaped like one of our tokens or a platform's masked."""
+    for pattern, replacement in _TOKEN_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text

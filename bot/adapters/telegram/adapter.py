@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import warnings
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.adapters.base import StreamingHandler
@@ -30,7 +31,7 @@ from bot.adapters.textsplit import sorry_text
 from core.config.channels import TelegramSettings
 from core.errors import AdapterError, ConfigError, InputError
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage
-from core.untrusted import parse_json, same_secret
+from core.untrusted import mask_secret, parse_json, same_secret
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +103,26 @@ class TelegramAdapter:
         return self._app
 
     async def start(self) -> None:
-        """Log in (getMe), then start polling or register the webhook."""
+        """Log in (getMe), then start polling or register the webhook.
+
+        Raises:
+            ConfigError: Telegram rejected the token (named by its variable, never shown).
+            AdapterError: Telegram could not be reached; the message has the token masked.
+        """
+        token = self._settings.token.get_secret_value() if self._settings.token else ""
+        try:
+            await self._log_in_and_listen()
+        except Exception as e:
+            with contextlib.suppress(Exception):  # close the connection getMe opened
+                await self._app.bot.request.shutdown()
+            if isinstance(e, InvalidToken):  # the library's message quotes the token
+                raise ConfigError(
+                    "KEFU_TELEGRAM__TOKEN was rejected by Telegram: copy it again from @BotFather"
+                ) from None
+            message = mask_secret(f"{type(e).__name__}: {e}", token)
+            raise AdapterError(f"Telegram could not be started: {message}") from None
+
+    async def _log_in_and_listen(self) -> None:
         await self._app.initialize()
         me = self._app.bot.bot
         self._identity = convert.BotIdentity(id=me.id, username=me.username or "")
