@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.handoff.auth_models import StaffSession
 from bot.handoff.credentials import hash_password, hash_token, verify_password
 from bot.handoff.models import Agent
 from bot.handoff.records import AgentRecord
@@ -92,8 +93,11 @@ class AgentDirectory:
             return None
         return _record(row)
 
-    async def set_password(self, agent_id: int, password: str) -> None:
-        """Replaces an agent's password (end their sessions with ``StaffSessions.revoke_all``).
+    async def set_password(self, agent_id: int, password: str) -> int:
+        """Replaces an agent's password and ends all their sessions, in one transaction.
+
+        Returns:
+            How many sessions were ended.
 
         Raises:
             InputError: if the password is too short.
@@ -102,11 +106,23 @@ class AgentDirectory:
             password_hash = await asyncio.to_thread(hash_password, password)
         except ValueError as e:
             raise InputError(str(e)) from e
-        statement = update(Agent).where(Agent.id == agent_id).values(password_hash=password_hash)
+        now = self._now()
+        change = update(Agent).where(Agent.id == agent_id).values(password_hash=password_hash)
+        revoke = (
+            update(StaffSession)
+            .where(
+                StaffSession.kind == "agent",
+                StaffSession.subject == str(agent_id),
+                StaffSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
         with storage_errors("change a password"):
             async with self._db.sessions() as session, session.begin():
-                await session.execute(statement)
-        log.info("handoff.agent.password_changed", agent_id=agent_id)
+                await session.execute(change)
+                ended = cast(CursorResult[Any], await session.execute(revoke)).rowcount
+        log.info("handoff.agent.password_changed", agent_id=agent_id, sessions_ended=ended)
+        return int(ended)
 
     async def get(self, agent_id: int) -> AgentRecord | None:
         with storage_errors("load an agent"):

@@ -213,8 +213,7 @@ class Workspace:
         if await self._service.agents.authenticate(agent.name, current) is None:
             await self._throttle.failed(agent.name, client)
             return _error(403, "the current password is wrong")
-        await self._service.agents.set_password(agent.id, new)
-        await self._signer.revoke_all("agent", str(agent.id))
+        await self._service.agents.set_password(agent.id, new)  # ends every session
         response = web.json_response({"ok": True})
         cookie = await self._signer.open("agent", str(agent.id))
         self._set_cookie(request, response, SESSION_COOKIE, cookie, "/agent")
