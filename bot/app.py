@@ -13,6 +13,8 @@ from aiohttp import web
 
 from bot.adapters.base import Adapter, Runner
 from bot.adapters.web.chat import WebChatChannel
+from bot.adapters.web.identity import customer_identity
+from bot.adapters.web.origins import OriginPolicy
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
 from bot.dialogue.actions import DialogueActions
@@ -22,7 +24,9 @@ from bot.dialogue.understanding import Understander
 from bot.feedback.service import FeedbackService
 from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
+from bot.handoff.workspace import staff_auth
 from bot.logs import configure_logging
+from bot.middlewares import web_middlewares
 from bot.pipeline import Pipeline
 from bot.runtime.bus import AGENTS, KNOWLEDGE, Bus, LocalBus, make_bus
 from bot.runtime.delivery import Delivery
@@ -152,8 +156,9 @@ class Kefu:
         understander = await build_understander(settings, db, knowledge)
         llm = make_backend(settings.llm)
         app = cls(settings, db, ConversationStore(db), knowledge, understander, llm, bus)
-        app.add_adapter(RestChannel(app.runner, app.outbox))
-        app.add_adapter(WebChatChannel(app.runner, app.outbox))
+        identity, origins = customer_identity(settings), OriginPolicy(settings.web.allowed_origins)
+        app.add_adapter(RestChannel(app.runner, app.outbox, identity))
+        app.add_adapter(WebChatChannel(app.runner, app.outbox, identity, origins))
         for adapter in platform_adapters(settings, app.runner, app.shared):
             app.add_adapter(adapter)
         return app
@@ -198,13 +203,17 @@ class Kefu:
         for adapter in self.adapters.values():
             routes.extend(adapter.routes())
         routes.extend(self.handoff.routes())
-        routes.extend(self.feedback.routes())
+        sessions, _, proxies = staff_auth(self.handoff)
+        routes.extend(self.feedback.routes(sessions, proxies))
         return routes
 
     def web_app(self) -> web.Application:
         """The one aiohttp server that mounts every channel's routes (tests and tools; the
         server itself starts listening before this object exists, see ``bot.server``)."""
-        app = web.Application(client_max_size=self.settings.server.max_request_bytes)
+        app = web.Application(
+            client_max_size=self.settings.server.max_request_bytes,
+            middlewares=web_middlewares(self.settings),
+        )
         app.add_routes(self.routes())
         app.on_shutdown.append(self._disconnect_agents)
         app.router.add_get("/healthz", _health)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 
 from bot.adapters.wecom.cli import app as wecom_app
 from bot.feedback import cli as feedback_cli
 from bot.handoff.cli import agents_app
+from core.config.checks import describe_validation_error, startup_problems
+from core.errors import ConfigError
 from core.settings import KefuSettings
 
 app = typer.Typer(
@@ -35,7 +38,17 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object as
 
 
 def load_settings() -> KefuSettings:
-    return KefuSettings()
+    """The settings, or a short message per invalid variable and exit code 2 (no traceback)."""
+    try:
+        return KefuSettings()
+    except ValidationError as error:
+        config_failed(describe_validation_error(error))
+
+
+def config_failed(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        typer.echo(f"Configuration error: {problem}", err=True)
+    raise typer.Exit(code=2)
 
 
 def print_numbers(result: dict[str, Any], as_json: bool) -> None:
@@ -59,10 +72,15 @@ def serve(
         settings.server.host = host
     if port:
         settings.server.port = port
+    problems = startup_problems(settings)
+    if problems:  # before the database, the knowledge base or a model is touched
+        config_failed(problems)
     try:
         asyncio.run(run_server(settings))
     except KeyboardInterrupt:
         typer.echo("Bye.")
+    except ConfigError as error:  # found while starting, e.g. a token the platform rejected
+        config_failed([str(error)])
 
 
 @app.command()

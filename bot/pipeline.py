@@ -286,8 +286,7 @@ class Pipeline:
                 self._llm, turn.session, turn.text, turn.language, passages, reply, turn.stream
             )
         if self._feedback is not None and reply.custom.get("answer_kind") in KNOWLEDGE_ANSWERS:
-            buttons = reply.buttons + self._feedback.buttons(turn.language)
-            reply = dataclasses.replace(reply, buttons=buttons)
+            reply = self._feedback.with_buttons(reply, turn.language)  # rated by answer id
         return reply
 
     async def _record_replies(

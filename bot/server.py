@@ -18,6 +18,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import Kefu
+from bot.middlewares import web_middlewares
 from core.settings import KefuSettings
 
 log = structlog.get_logger(__name__)
@@ -70,7 +71,10 @@ async def serve(settings: KefuSettings, *, ready: asyncio.Event | None = None) -
     """Runs until SIGTERM or Ctrl-C, then drains and returns."""
     started = time.perf_counter()
     gate = Gate()
-    app = web.Application(client_max_size=settings.server.max_request_bytes)
+    app = web.Application(
+        client_max_size=settings.server.max_request_bytes,
+        middlewares=web_middlewares(settings),
+    )
     app.router.add_get("/healthz", gate.health)
     app.router.add_get("/readyz", gate.ready)
     app.router.add_route("*", "/{tail:.*}", gate.forward)

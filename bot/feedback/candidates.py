@@ -129,10 +129,12 @@ def derive_candidates(
             elif kind in KNOWLEDGE_ANSWERS:
                 open_question = None
             last_question = None
-        elif event.kind == EventKind.FEEDBACK and event.payload.get("rating") == "down":
+        elif event.kind == EventKind.FEEDBACK:
             rated = reply_question.get(event.payload.get("reply_event_id", -1))
-            if rated is not None:
+            if rated is not None and event.payload.get("rating") == "down":
                 open_question = _Open(rated, "down")
+            elif rated is not None and open_question == _Open(rated, "down"):
+                open_question = None  # the 👎 was changed to 👍
         elif event.kind == EventKind.AGENT_MESSAGE and (event.text or "").strip():
             if collecting is not None:
                 collecting.append(event.text.strip())  # type: ignore[union-attr]

@@ -1,15 +1,14 @@
 """Admin pages next to the agent workspace: ``/admin/review`` and ``/admin/dashboard``.
 
 Protected by ``feedback.admin_token``. Open ``/admin/review?token=...`` once: the token is
-exchanged for an HttpOnly, SameSite=Strict cookie and removed from the address bar. Scripts
-send ``Authorization: Bearer <token>`` instead. Without a configured token the pages answer
-403 and say how to set one.
+exchanged for a server-side admin session (HttpOnly, SameSite=Strict cookie, expiring like an
+agent's, ended by ``POST /admin/logout``) and removed from the address bar. Scripts send
+``Authorization: Bearer <token>`` instead. Without a configured token the pages answer 403 and
+say how to set one.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -23,6 +22,10 @@ from bot.feedback.candidates import Candidate
 from bot.feedback.redact import personal_data_kinds
 from bot.feedback.report_html import render_report
 from bot.feedback.review import ReviewError
+from bot.handoff.auth import StaffLogin, StaffSessions
+from bot.middlewares import read_form
+from bot.proxies import TrustedProxies
+from core.untrusted import parse_id, same_secret
 
 if TYPE_CHECKING:
     from bot.feedback.service import FeedbackService
@@ -44,9 +47,12 @@ textarea{{width:100%;font:inherit}}.muted{{color:#6b7280}}.warn{{color:#b45309}}
 {body}</body></html>"""
 
 
-def admin_routes(service: FeedbackService) -> list[web.RouteDef]:
-    pages = _AdminPages(service)
+def admin_routes(
+    service: FeedbackService, sessions: StaffSessions, proxies: TrustedProxies
+) -> list[web.RouteDef]:
+    pages = _AdminPages(service, sessions, proxies)
     return [
+        web.post("/admin/logout", pages.logout),
         web.get("/admin/review", pages.review),
         web.post("/admin/review/{candidate_id:\\d+}/approve", pages.approve),
         web.post("/admin/review/{candidate_id:\\d+}/reject", pages.reject),
@@ -54,68 +60,90 @@ def admin_routes(service: FeedbackService) -> list[web.RouteDef]:
     ]
 
 
-def _digest(token: str, purpose: str) -> str:
-    return hmac.new(token.encode(), purpose.encode(), hashlib.sha256).hexdigest()
-
-
 class _AdminPages:
-    def __init__(self, service: FeedbackService) -> None:
+    def __init__(
+        self, service: FeedbackService, sessions: StaffSessions, proxies: TrustedProxies
+    ) -> None:
         self._service = service
+        self._sessions = sessions
+        self._proxies = proxies
 
     def _token(self) -> str | None:
         secret = self._service.settings.admin_token
         value = secret.get_secret_value() if secret else ""
         return value or None
 
-    def _check(self, request: web.Request, form_csrf: str | None = None) -> web.Response | None:
+    async def _signed_in(self, request: web.Request) -> StaffLogin | None:
+        return await self._sessions.check(request.cookies.get(COOKIE), "admin")
+
+    async def _check(
+        self, request: web.Request, form_csrf: str | None = None
+    ) -> web.Response | None:
         """None when the request may proceed, else the response refusing it."""
         token = self._token()
         if token is None:
             return web.Response(status=403, text=NOT_CONFIGURED)
-        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if bearer and hmac.compare_digest(bearer, token):
+        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and same_secret(bearer.strip(), token):
             return None
-        cookie = request.cookies.get(COOKIE, "")
-        session = bool(cookie) and hmac.compare_digest(cookie, _digest(token, "session"))
+        login = await self._signed_in(request)
         # A form post also needs the page's CSRF field: the cookie alone is sent by any site.
-        safe = request.method == "GET" or hmac.compare_digest(
-            form_csrf or "", _digest(token, "csrf")
-        )
-        if session and safe:
+        if login is not None and (
+            request.method == "GET" or self._sessions.csrf_ok(login, form_csrf)
+        ):
             return None
-        log.warning("feedback.admin.refused", path=request.path)
+        log.warning("feedback.admin.refused", path=request.path[:100])
         return web.Response(status=401, text="Admin token required.")
 
-    def _login(self, request: web.Request) -> web.Response | None:
+    async def _login(self, request: web.Request) -> web.Response | None:
         """Swaps ``?token=`` for a session cookie and a clean address."""
         token = self._token()
         given = request.query.get("token")
         if token is None or given is None:
             return None
-        if not hmac.compare_digest(given, token):
+        if not same_secret(given, token):
+            log.warning("feedback.admin.login_failed")
             return web.Response(status=401, text="Wrong admin token.")
         response = _see_other(request.path)
         response.set_cookie(
             COOKIE,
-            _digest(token, "session"),
+            await self._sessions.open("admin", "admin"),
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
+            secure=self._proxies.is_https(request),
             path="/admin",
+            max_age=self._sessions.lifetime_s,
         )
+        log.info("feedback.admin.login")
+        return response
+
+    async def _csrf(self, request: web.Request) -> str:
+        login = await self._signed_in(request)
+        return self._sessions.csrf_token(login) if login is not None else ""
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        form = await read_form(request)
+        refused = await self._check(request, _field(form, "csrf"))
+        if refused is not None:
+            return refused
+        login = await self._signed_in(request)
+        if login is not None:
+            await self._sessions.revoke(login)
+        response = web.Response(text="Logged out. / 已退出。")
+        response.del_cookie(COOKIE, path="/admin")
         return response
 
     async def review(self, request: web.Request) -> web.StreamResponse:
-        login = self._login(request)
+        login = await self._login(request)
         if login is not None:
             return login
-        refused = self._check(request)
+        refused = await self._check(request)
         if refused is not None:
             return refused
         pending = await self._service.review.pending()
-        csrf = _digest(self._token() or "", "csrf")
+        csrf = await self._csrf(request)
         notice = request.query.get("done", "")
-        body = [f"<h1>Candidate answers ({len(pending)} pending)</h1>"]
+        body = [_logout_form(csrf), f"<h1>Candidate answers ({len(pending)} pending)</h1>"]
         if notice:
             body.append(f"<p class='note'>{escape(notice)}</p>")
         if not pending:
@@ -124,11 +152,11 @@ class _AdminPages:
         return _html("Review", "".join(body))
 
     async def approve(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        refused = self._check(request, _field(form, "csrf"))
+        form = await read_form(request)
+        refused = await self._check(request, _field(form, "csrf"))
         if refused is not None:
             return refused
-        candidate_id = int(request.match_info["candidate_id"])
+        candidate_id = parse_id(request.match_info["candidate_id"]) or 0
         try:
             approved = await self._service.review.approve(
                 candidate_id,
@@ -141,11 +169,11 @@ class _AdminPages:
         return _done(request, f"#{candidate_id} approved as FAQ {approved.faq_id}.")
 
     async def reject(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        refused = self._check(request, _field(form, "csrf"))
+        form = await read_form(request)
+        refused = await self._check(request, _field(form, "csrf"))
         if refused is not None:
             return refused
-        candidate_id = int(request.match_info["candidate_id"])
+        candidate_id = parse_id(request.match_info["candidate_id"]) or 0
         try:
             await self._service.review.reject(
                 candidate_id, "admin-page", _field(form, "reason") or ""
@@ -155,10 +183,10 @@ class _AdminPages:
         return _done(request, f"#{candidate_id} rejected.")
 
     async def dashboard(self, request: web.Request) -> web.StreamResponse:
-        login = self._login(request)
+        login = await self._login(request)
         if login is not None:
             return login
-        refused = self._check(request)
+        refused = await self._check(request)
         if refused is not None:
             return refused
         settings = self._service.settings
@@ -180,10 +208,20 @@ class _AdminPages:
         nav = (
             "<nav><a href='/admin/review'>Review</a> · "
             "<a href='/admin/dashboard'>Dashboard</a></nav>"
-        )
+        ) + _logout_form(await self._csrf(request))
         return web.Response(
             text=render_report(report, title="Kefu dashboard", nav=nav), content_type="text/html"
         )
+
+
+def _logout_form(csrf: str) -> str:
+    """Ends the admin session (none to end when the page was opened with a bearer token)."""
+    if not csrf:
+        return ""
+    return (
+        "<form method='post' action='/admin/logout' style='float:right'>"
+        f"<input type='hidden' name='csrf' value='{escape(csrf)}'><button>Log out</button></form>"
+    )
 
 
 def _candidate_card(candidate: Candidate, csrf: str) -> str:

@@ -126,3 +126,19 @@ def _strip_mention(text: str, username: str) -> str:
 def _plain_command(text: str, username: str) -> str:
     """``/kb@kefu_bot reload`` -> ``/kb reload``, so the pipeline sees one command syntax."""
     return re.sub(rf"^(/\w+)@{re.escape(username)}\b", r"\1", text, flags=re.IGNORECASE)
+
+
+def well_formed(update: Update) -> bool:
+    """Whether the ids and text of an update have Telegram's types (python-telegram-bot does
+    not check them; a forged ``"chat": {"id": {}}`` would fail later, deep in processing)."""
+    if not isinstance(update.update_id, int):
+        return False
+    ids = [
+        thing.id for thing in (update.effective_chat, update.effective_user) if thing is not None
+    ]
+    message = update.effective_message
+    if message is not None:
+        ids.append(message.message_id)
+        if not isinstance(message.text, str | None) or not isinstance(message.caption, str | None):
+            return False
+    return all(isinstance(value, int) and not isinstance(value, bool) for value in ids)
