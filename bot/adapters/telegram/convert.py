@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Chat, Message, MessageEntity, Update
 
-from core.types import ConversationKey, IncomingMessage
+from core.types import ConversationKey, IncomingMessage, utcnow
 
 PLATFORM = "telegram"
 
@@ -63,7 +63,7 @@ def message_to_incoming(update: Update, bot: BotIdentity) -> IncomingMessage | N
         key=conversation_key(message),
         text=text.strip(),
         sender_name=message.from_user.full_name,
-        timestamp=message.date,
+        timestamp=message.date or utcnow(),  # a malformed update may lack it
         parts=parts,
         raw=update.to_dict(),
     )
