@@ -76,6 +76,7 @@ class FeedbackService:
         self.settings = settings
         self.embed = embed
         self.store = store
+        self.database = database
         self.candidates = CandidateStore(database, clock=clock)
         self.scanner = CandidateScanner(
             store,

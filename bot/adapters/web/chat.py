@@ -58,9 +58,14 @@ class WebChatChannel:
         return [web.get("/", self._page), web.get("/ws", self._socket)]
 
     async def _page(self, request: web.Request) -> web.FileResponse:
+        """The web chat page for customers."""
         return web.FileResponse(STATIC / "index.html")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """The web chat's WebSocket: customer messages in, the bot's and agents' replies out.
+
+        Generated answers arrive as streamed drafts first.
+        """
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         try:

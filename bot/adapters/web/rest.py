@@ -16,6 +16,8 @@ from aiohttp import web
 from bot.adapters.base import MessageHandler
 from bot.adapters.web.convert import outgoing_to_rest, parse_sender, rest_to_incoming
 from bot.adapters.web.outbox import Outbox
+from bot.observability.api_docs import operation
+from bot.observability.schemas import BOT_MESSAGES, ERROR, REST_REQUEST
 from bot.pipeline import new_message_id
 from core.errors import InputError
 from core.types import ConversationKey, OutgoingMessage
@@ -51,8 +53,19 @@ class RestChannel:
         ]
 
     async def _health(self, request: web.Request) -> web.Response:
+        """The REST channel is up (Rasa's health check)."""
         return web.json_response({"status": "ok"})
 
+    @operation(
+        "Send a customer message; the bot's replies come back",
+        description="Rasa-compatible. Messages sent later (an agent's reply) come with the "
+        "customer's next response or from GET /webhooks/rest/messages.",
+        request=REST_REQUEST,
+        responses={
+            "200": {"description": "The bot's messages", "schema": BOT_MESSAGES},
+            "400": {"description": "Body not JSON or a field missing", "schema": ERROR},
+        },
+    )
     async def _webhook(self, request: web.Request) -> web.Response:
         try:
             body = json.loads((await request.read()).decode("utf-8"))
@@ -68,6 +81,11 @@ class RestChannel:
         messages = [*self._outbox.take(sender), *replies]
         return web.json_response([outgoing_to_rest(sender, m) for m in messages])
 
+    @operation(
+        "Messages waiting for a customer (an agent's replies)",
+        query={"sender": "The customer's id."},
+        responses={"200": {"description": "Messages not yet fetched", "schema": BOT_MESSAGES}},
+    )
     async def _pending(self, request: web.Request) -> web.Response:
         try:
             sender = parse_sender(request.query.get("sender"))
