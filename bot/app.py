@@ -20,11 +20,13 @@ from bot.feedback.service import FeedbackService
 from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
 from bot.logs import configure_logging
+from bot.observability import api_docs_routes, metrics_routes
 from bot.pipeline import Pipeline
 from core.errors import AdapterError
 from core.llm import ChatBackend, make_backend
 from core.settings import KefuSettings
 from core.storage import ConversationStore, Database
+from core.telemetry import GaugeSources, LLMCallStore, record_llm_calls
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage, utcnow
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import make_embedder
@@ -48,6 +50,8 @@ class Kefu:
     feedback: FeedbackService = field(init=False)
     pipeline: Pipeline = field(init=False)
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    gauges: GaugeSources = field(default_factory=GaugeSources)
+    """Scrape-time sources of /metrics; the outbox is wired with ``set_outbox_source``."""
 
     def __post_init__(self) -> None:
         self.admin = AdminCommands(self.knowledge, self.deliver)
@@ -55,6 +59,7 @@ class Kefu:
         self.feedback = FeedbackService(
             self.settings.feedback, self.store, self.db, self.knowledge.add_faq
         )
+        self.gauges.watch(self.handoff.queue.waiting, self.knowledge.stats)
         self.pipeline = Pipeline(
             self.settings,
             self.store,
@@ -102,7 +107,7 @@ class Kefu:
             report = await asyncio.to_thread(knowledge.reload)
             log.info("kb.first_start.ingested", chunks=report.chunks, failed=len(report.failed))
         understander = await build_understander(settings, db, knowledge)
-        llm = make_backend(settings.llm)
+        llm = record_llm_calls(make_backend(settings.llm), LLMCallStore(db).add)
         app = cls(settings, db, ConversationStore(db), knowledge, understander, llm)
         app.add_adapter(RestChannel(app.pipeline.handle))
         app.add_adapter(WebChatChannel(app.pipeline.handle))
@@ -138,6 +143,8 @@ class Kefu:
         app.add_routes(self.feedback.routes())
         app.on_shutdown.append(self._disconnect_agents)
         app.router.add_get("/healthz", _health)
+        app.add_routes(metrics_routes(self.settings.metrics, self.gauges))
+        app.add_routes(api_docs_routes())
         return app
 
     async def start_adapters(self) -> None:
@@ -197,4 +204,5 @@ def platform_adapters(settings: KefuSettings, handler: StreamingHandler) -> list
 
 
 async def _health(request: web.Request) -> web.Response:
+    """Liveness: 200 {"status": "ok"} while the process answers."""
     return web.json_response({"status": "ok"})

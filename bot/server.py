@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from bot.app import Kefu
+from bot.observability.startup import log_startup
 from core.settings import KefuSettings
 
 log = structlog.get_logger(__name__)
@@ -18,6 +19,7 @@ async def serve(settings: KefuSettings, *, ready: asyncio.Event | None = None) -
     """Runs until cancelled (Ctrl-C)."""
     started = time.perf_counter()
     kefu = await Kefu.create(settings)
+    log_startup(settings)
     runner = web.AppRunner(kefu.web_app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)

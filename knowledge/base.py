@@ -38,7 +38,7 @@ from knowledge.retrieval import (
 )
 from knowledge.sources import ADDITIONS_FILE, ChangePlan, plan_ingest, plan_reload
 from knowledge.store import ChunkStore, make_client
-from knowledge.types import IngestReport, KBStats, Passage
+from knowledge.types import IngestReport, KBStats, Passage, SourceDetails
 
 __all__ = ["ADDITIONS_FILE", "KnowledgeBase", "collection_name"]
 
@@ -178,6 +178,20 @@ class KnowledgeBase:
         for fields in self._lexical.fields:
             counts[fields.source] = counts.get(fields.source, 0) + 1
         return counts
+
+    def source_details(self) -> list[SourceDetails]:
+        """Each indexed source: chunks, kind (faq, doc or both) and when its file last changed."""
+        kinds: dict[str, set[str]] = {}
+        for fields in self._lexical.fields:
+            kinds.setdefault(fields.source, set()).add(fields.kind)
+        details = []
+        for source, chunks in sorted(self.sources().items()):
+            entry = self._manifest.get(source)
+            path = Path(entry.path) if entry else self.data_dir / source
+            modified = path.stat().st_mtime if path.is_file() else None
+            kind = "+".join(sorted(kinds.get(source, set()))) or "—"
+            details.append(SourceDetails(source, chunks, kind, str(path), modified))
+        return details
 
     # -- changing --------------------------------------------------------------------------
 

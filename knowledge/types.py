@@ -63,6 +63,19 @@ class KBStats:
     collection: str
 
 
+@dataclass(slots=True, frozen=True)
+class SourceDetails:
+    """One indexed source, for ``kefu kb stats``."""
+
+    source: str
+    chunks: int
+    kind: str
+    """faq, doc, or doc+faq."""
+    path: str
+    modified: float | None
+    """The file's modification time (epoch seconds), None when it is gone."""
+
+
 class Retriever(Protocol):
     """The part of the knowledge base the answer policy needs."""
 
