@@ -53,12 +53,13 @@ def llm_purpose(purpose: str) -> Iterator[None]:
 
 def outcome_of_error(error: BaseException) -> str:
     """timeout when a timeout is anywhere in the cause chain, else fallback."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, TimeoutError) or "Timeout" in type(seen).__name__:
-            return "timeout"
-        seen = seen.__cause__ or seen.__context__
-    return "fallback"
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not e for e in chain):  # chains can loop
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    timeout = any(isinstance(e, TimeoutError) or "Timeout" in type(e).__name__ for e in chain)
+    return "timeout" if timeout else "fallback"
 
 
 class _Call:
