@@ -37,6 +37,17 @@ LIBRARY_LOGGERS = (
 """Named explicitly because some set their own level at import (jieba, bm25s)."""
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (test runners and ``kefu chat`` swap
+    it), so a configuration made once never writes to a closed stream."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _level(name: str, default: int) -> int:
     level = logging.getLevelName(name.upper())
     return level if isinstance(level, int) else default
@@ -44,6 +55,7 @@ def _level(name: str, default: int) -> int:
 
 def configure_logging(settings: LoggingSettings, stream: TextIO | None = None) -> None:
     """Routes structlog and standard logging to ``stream`` (stderr), as JSON or console lines."""
+    out: TextIO = stream or _CurrentStderr()  # type: ignore[assignment]
     level = _level(settings.level, logging.INFO)
     libraries = _level(settings.libraries_level, logging.WARNING)
     renderer: structlog.types.Processor = (
@@ -59,10 +71,10 @@ def configure_logging(settings: LoggingSettings, stream: TextIO | None = None) -
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
@@ -78,4 +90,3 @@ def configure_logging(settings: LoggingSettings, stream: TextIO | None = None) -
     root.setLevel(libraries)
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(libraries)
-    logging.captureWarnings(True)
