@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from bot.feedback.analytics import Report
 from bot.feedback.charts import BAD, GOOD, MUTED, bar_chart, column_chart, share_bar
-from bot.staff.i18n import StaffLanguage, text
+from bot.staff.i18n import CATALOG, StaffLanguage, text
 from bot.staff.render import render
 from core.telemetry.llm_report import ModelRow
 
@@ -27,6 +27,12 @@ def _duration(seconds: float | None) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def intent_label(language: StaffLanguage, intent: str) -> str:
+    """``order_status`` as the staff reads it (查询订单状态); the name itself when unknown."""
+    key = f"intent.{intent}"
+    return text(language, key) if key in CATALOG[language] else intent
 
 
 def report_context(report: Report, language: StaffLanguage) -> dict[str, Any]:
@@ -82,7 +88,10 @@ def report_context(report: Report, language: StaffLanguage) -> dict[str, Any]:
         ),
         (
             t("dashboard.top_intents"),
-            bar_chart(report.top_intents, label=t("dashboard.top_intents")),
+            bar_chart(
+                [(intent_label(language, i), n) for i, n in report.top_intents],
+                label=t("dashboard.top_intents"),
+            ),
         ),
     ]
     gap_chart = bar_chart(

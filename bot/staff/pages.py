@@ -11,6 +11,7 @@ from bot.staff.render import page_response
 
 WORKSPACE_TEXT_PREFIXES = (
     "workspace.",
+    "system.",
     "role.",
     "reason.",
     "summary.",

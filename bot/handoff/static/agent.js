@@ -136,10 +136,20 @@ function renderSummary(summary) {
   box.append(turns);
 }
 
+// "handoff escalated: customer_request" and "rating: 5/5" from the server, in the agent's words.
+function systemText(text) {
+  const handoff = /^handoff (\w+)(?:: (.*))?$/.exec(text);
+  if (handoff && TEXTS[`system.${handoff[1]}`]) {
+    return t(`system.${handoff[1]}`, { detail: handoff[2] ? reasonText(handoff[2]) : "" });
+  }
+  const rating = /^rating: (\d)\/5$/.exec(text);
+  return rating ? t("system.rating", { score: rating[1] }) : text;
+}
+
 function appendLine(line) {
   const item = el("li", `line ${line.role}`);
   if (line.role !== "system") item.append(el("span", "who", t(`role.${line.role}`)));
-  item.append(el("span", "text", line.text));
+  item.append(el("span", "text", line.role === "system" ? systemText(line.text) : line.text));
   if (line.at) item.append(el("time", "meta", clock(line.at)));
   $("transcript").append(item);
   item.scrollIntoView({ block: "end" });
