@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,17 @@ from core.types import ConversationKey
 from tests.bot.conftest import ask
 from tests.browser import STEP_MS, needs_chromium
 
-pytestmark = needs_chromium
+
+def _has_cjk_font() -> bool:
+    listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
+needs_cjk_font = pytest.mark.skipif(
+    shutil.which("fc-list") is None or not _has_cjk_font(),
+    reason="no Chinese font for chromium: run `make browser` (as root)",
+)
+pytestmark = [needs_chromium, needs_cjk_font]
 Site = TestClient[Any, Any]
 PASSWORD = "correct horse battery"
 ADMIN_TOKEN = "admin-token-for-tests"
