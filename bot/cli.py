@@ -88,8 +88,11 @@ def chat() -> None:
     async def run() -> None:
         with log_file.open("a", encoding="utf-8") as logs:
             configure_logging(settings.logging, stream=logs)  # keeps the conversation readable
-            kefu = await Kefu.create(settings, configure_logs=False)
-            await chat_in(kefu)
+            try:
+                kefu = await Kefu.create(settings, configure_logs=False)
+                await chat_in(kefu)
+            finally:
+                configure_logging(settings.logging)  # never log to the closed file
 
     async def chat_in(kefu: Kefu) -> None:
         console = ConsoleChannel(kefu.handle)
