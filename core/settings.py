@@ -24,6 +24,7 @@ from core.config.feedback import FeedbackSettings
 from core.config.handoff import HandoffSettings
 from core.config.llm import LLMSettings
 from core.config.logs import LoggingSettings
+from core.config.observability import MetricsSettings
 from core.config.web import WebSettings
 
 DEMO_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo"
@@ -192,6 +193,7 @@ class KefuSettings(BaseSettings):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)

@@ -45,7 +45,7 @@ from knowledge.state import ADDITIONS_SOURCE, KnowledgeState
 from knowledge.state.additions import ADDITION_PREFIX, new_addition
 from knowledge.state.legacy import import_data_dir_files
 from knowledge.store import ChunkStore, make_client
-from knowledge.types import IngestReport, KBStats, Passage
+from knowledge.types import IngestReport, KBStats, Passage, SourceDetails
 
 __all__ = ["ADDITIONS_FILE", "ADDITIONS_SOURCE", "KnowledgeBase", "OnChanged", "collection_name"]
 
@@ -251,6 +251,7 @@ class KnowledgeBase:
             faq_entries=sum(1 for f in lexical.fields if f.kind == "faq"),
             embedder=self.embedder.name,
             collection=self._store.name,
+            generation=self._generation,
         )
 
     def check_store(self) -> int:
@@ -267,6 +268,21 @@ class KnowledgeBase:
         for fields in self._lexical.fields:
             counts[fields.source] = counts.get(fields.source, 0) + 1
         return counts
+
+    def source_details(self) -> list[SourceDetails]:
+        """Each indexed source: chunks, kind (faq, doc or both) and when its file last changed."""
+        kinds: dict[str, set[str]] = {}
+        for fields in self._lexical.fields:
+            kinds.setdefault(fields.source, set()).add(fields.kind)
+        details = []
+        manifest = self._state.sources()
+        for source, chunks in sorted(self.sources().items()):
+            entry = manifest.get(source)
+            path = Path(entry.path) if entry else self.data_dir / source
+            modified = path.stat().st_mtime if path.is_file() else None
+            kind = "+".join(sorted(kinds.get(source, set()))) or "—"
+            details.append(SourceDetails(source, chunks, kind, str(path), modified))
+        return details
 
     # -- changing --------------------------------------------------------------------------
 

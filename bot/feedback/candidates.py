@@ -159,6 +159,10 @@ class CandidateStore:
         self._db = database
         self._clock = clock
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     async def save_drafts(self, drafts: Sequence[CandidateDraft]) -> int:
         """Stores new drafts; a pending candidate whose answer grew is updated.
 

@@ -86,6 +86,7 @@ class FeedbackService:
         self.settings = settings
         self.embed = embed
         self.store = store
+        self.database = database
         self.candidates = CandidateStore(database, clock=clock)
         self.scanner = CandidateScanner(
             store,

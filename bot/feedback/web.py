@@ -9,8 +9,7 @@ say how to set one.
 
 from __future__ import annotations
 
-from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -19,12 +18,17 @@ from aiohttp import web
 
 from bot.feedback.analytics import build_report, parse_since
 from bot.feedback.candidates import Candidate
+from bot.feedback.models import CandidateStatus
 from bot.feedback.redact import personal_data_kinds
 from bot.feedback.report_html import render_report
 from bot.feedback.review import ReviewError
 from bot.handoff.auth import StaffLogin, StaffSessions
 from bot.middlewares import read_form
 from bot.proxies import TrustedProxies
+from bot.staff.i18n import choose_language, remember_language
+from bot.staff.render import page_response
+from core.telemetry.llm_records import LLMCallStore
+from core.telemetry.llm_report import compare_models
 from core.untrusted import parse_id, same_secret
 
 if TYPE_CHECKING:
@@ -38,13 +42,6 @@ NOT_CONFIGURED = (
     "(or admin_token under [feedback] in kefu.toml), restart, and open "
     "/admin/review?token=<your token>."
 )
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:24px;max-width:980px}}
-.card{{border:1px solid #e5e7eb;border-radius:8px;padding:12px;margin:12px 0}}
-textarea{{width:100%;font:inherit}}.muted{{color:#6b7280}}.warn{{color:#b45309}}
-.note{{background:#ecfdf5;padding:8px;border-radius:6px}}</style></head><body>
-<nav><a href="/admin/review">Review</a> · <a href="/admin/dashboard">Dashboard</a></nav>
-{body}</body></html>"""
 
 
 def admin_routes(
@@ -134,6 +131,10 @@ class _AdminPages:
         return response
 
     async def review(self, request: web.Request) -> web.StreamResponse:
+        """The review page: candidate answers to approve into the FAQ or reject.
+
+        Admin token as ``?token=`` (once, swapped for a session cookie) or a Bearer header.
+        """
         login = await self._login(request)
         if login is not None:
             return login
@@ -142,16 +143,18 @@ class _AdminPages:
             return refused
         pending = await self._service.review.pending()
         csrf = await self._csrf(request)
-        notice = request.query.get("done", "")
-        body = [_logout_form(csrf), f"<h1>Candidate answers ({len(pending)} pending)</h1>"]
-        if notice:
-            body.append(f"<p class='note'>{escape(notice)}</p>")
-        if not pending:
-            body.append("<p class='muted'>Nothing to review.</p>")
-        body.extend(_candidate_card(candidate, csrf) for candidate in pending)
-        return _html("Review", "".join(body))
+        return page_response(
+            request,
+            "review.html",
+            timezone=self._service.settings.timezone,
+            candidates=[_candidate_view(candidate) for candidate in pending],
+            csrf=csrf,
+            logout_csrf=csrf,
+            notice=request.query.get("done", ""),
+        )
 
     async def approve(self, request: web.Request) -> web.StreamResponse:
+        """Approves a candidate (form: csrf, question, answer) as a live FAQ entry."""
         form = await read_form(request)
         refused = await self._check(request, _field(form, "csrf"))
         if refused is not None:
@@ -169,6 +172,7 @@ class _AdminPages:
         return _done(request, f"#{candidate_id} approved as FAQ {approved.faq_id}.")
 
     async def reject(self, request: web.Request) -> web.StreamResponse:
+        """Rejects a candidate (form: csrf, reason)."""
         form = await read_form(request)
         refused = await self._check(request, _field(form, "csrf"))
         if refused is not None:
@@ -183,6 +187,7 @@ class _AdminPages:
         return _done(request, f"#{candidate_id} rejected.")
 
     async def dashboard(self, request: web.Request) -> web.StreamResponse:
+        """The support dashboard (``?since=YYYY-MM-DD``, ``?format=json``), models compared."""
         login = await self._login(request)
         if login is not None:
             return login
@@ -195,6 +200,7 @@ class _AdminPages:
             since = parse_since(request.query.get("since"), zone)
         except ValueError:
             return web.Response(status=400, text="since must be a date: YYYY-MM-DD")
+        approved = await self._service.candidates.find(CandidateStatus.APPROVED)
         report = await build_report(
             self._service.store,
             since=since,
@@ -202,64 +208,49 @@ class _AdminPages:
             top=settings.report_top,
             gap_distance=settings.gap_cluster_distance,
             embed=self._service.embed,
+            answered=[c.question for c in approved],
+            answered_events=[c.question_event_id for c in approved],
         )
+        models = compare_models(await LLMCallStore(self._service.database).since(since))
         if request.query.get("format") == "json":
-            return web.json_response(report.to_json())
-        nav = (
-            "<nav><a href='/admin/review'>Review</a> · "
-            "<a href='/admin/dashboard'>Dashboard</a></nav>"
-        ) + _logout_form(await self._csrf(request))
-        return web.Response(
-            text=render_report(report, title="Kefu dashboard", nav=nav), content_type="text/html"
+            return web.json_response(
+                {**report.to_json(), "models": [row.to_json() for row in models]}
+            )
+        html = render_report(
+            report,
+            language=choose_language(request),
+            models=models,
+            page="dashboard.html",
+            path=request.path,
+            logout_csrf=await self._csrf(request),
         )
+        response = web.Response(text=html, content_type="text/html")
+        remember_language(request, response)
+        return response
 
 
-def _logout_form(csrf: str) -> str:
-    """Ends the admin session (none to end when the page was opened with a bearer token)."""
-    if not csrf:
-        return ""
-    return (
-        "<form method='post' action='/admin/logout' style='float:right'>"
-        f"<input type='hidden' name='csrf' value='{escape(csrf)}'><button>Log out</button></form>"
-    )
-
-
-def _candidate_card(candidate: Candidate, csrf: str) -> str:
-    context = "".join(
-        f"<div class='muted'>{escape(turn['role'])}: {escape(str(turn['content']))}</div>"
-        for turn in candidate.context
-    )
+def _candidate_view(candidate: Candidate) -> dict[str, Any]:
+    """What the review template shows of one candidate (personal data kinds flagged)."""
     kinds = personal_data_kinds(f"{candidate.question}\n{candidate.answer}")
-    warning = (
-        f"<p class='warn'>⚠ May contain personal data ({escape(', '.join(sorted(kinds)))}): "
-        "edit it out before approving.</p>"
-        if kinds
-        else ""
-    )
-    hidden = f"<input type='hidden' name='csrf' value='{csrf}'>"
-    return (
-        f"<div class='card' id='c{candidate.id}'><b>#{candidate.id}</b> "
-        f"<span class='muted'>{escape(candidate.trigger)} · {escape(candidate.language)} · "
-        f"asked {candidate.asked_at:%Y-%m-%d %H:%M} · {escape(candidate.conversation_key)}</span>"
-        f"{context}{warning}"
-        f"<form method='post' action='/admin/review/{candidate.id}/approve'>{hidden}"
-        f"<label>Question<textarea name='question' rows='2'>{escape(candidate.question)}"
-        f"</textarea></label><label>Answer<textarea name='answer' rows='4'>"
-        f"{escape(candidate.answer)}</textarea></label>"
-        "<button>Approve → FAQ</button></form>"
-        f"<form method='post' action='/admin/review/{candidate.id}/reject'>{hidden}"
-        "<input name='reason' placeholder='Reason for rejecting' required> "
-        "<button>Reject</button></form></div>"
-    )
+    return {
+        "id": candidate.id,
+        "trigger": candidate.trigger,
+        "language": candidate.language,
+        "asked_at": candidate.asked_at,
+        "conversation_key": candidate.conversation_key,
+        "context": [
+            {"role": str(turn["role"]), "content": str(turn["content"])}
+            for turn in candidate.context
+        ],
+        "personal_data": ", ".join(sorted(kinds)),
+        "question": candidate.question,
+        "answer": candidate.answer,
+    }
 
 
 def _field(form: object, name: str) -> str | None:
     value = form.get(name) if hasattr(form, "get") else None
     return value if isinstance(value, str) else None
-
-
-def _html(title: str, body: str) -> web.Response:
-    return web.Response(text=_PAGE.format(title=escape(title), body=body), content_type="text/html")
 
 
 def _see_other(location: str) -> web.Response:

@@ -7,6 +7,7 @@ What an agent may see or change is decided by :class:`~bot.handoff.desk.AgentDes
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -23,6 +24,7 @@ from bot.handoff.desk import DeliveryFailed, HandoffConflict, UnknownHandoff
 from bot.handoff.records import AgentRecord
 from bot.middlewares import read_form
 from bot.proxies import TrustedProxies
+from bot.staff.pages import workspace_page
 from core.errors import InputError, PermissionDenied, StorageError
 from core.untrusted import parse_id, parse_json, same_secret
 
@@ -95,6 +97,7 @@ class Workspace:
         self._secure = service.settings.handoff.secure_cookies
 
     def routes(self) -> list[web.RouteDef]:
+        """The workspace's routes, for ``app.add_routes``."""
         api = "/agent/api"
         return [
             web.get("/agent", self._page),
@@ -126,6 +129,7 @@ class Workspace:
         return agent, session
 
     def _api(self, handler: Handler, *, write: bool = False) -> Callable[..., Any]:
+        @functools.wraps(handler)  # keeps the handler's docstring for /openapi.json
         async def checked(request: web.Request) -> web.StreamResponse:
             try:
                 signed_in = await self._signed_in(request)
@@ -153,11 +157,16 @@ class Workspace:
         return checked
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
+        """The agent workspace page (redirects to the login page when not signed in).
+
+        In the agent's language (``?lang=zh|en`` or the browser's Accept-Language).
+        """
         if await self._signed_in(request) is None:
             return web.Response(status=302, headers={"Location": "/agent/login"})
-        return web.FileResponse(STATIC / "agent.html", headers=SECURITY_HEADERS)
+        return workspace_page(request, self._service.settings.feedback.timezone, SECURITY_HEADERS)
 
     async def _asset(self, request: web.Request) -> web.StreamResponse:
+        """The workspace's script and stylesheet."""
         name = request.match_info["name"]
         if name not in ASSETS:
             raise web.HTTPNotFound()
@@ -165,11 +174,13 @@ class Workspace:
         return web.FileResponse(STATIC / name, headers=headers)
 
     async def _login_page(self, request: web.Request) -> web.StreamResponse:
+        """The agent login form."""
         if await self._signed_in(request) is not None:
             return web.Response(status=302, headers={"Location": "/agent"})
         return self._render_login(request, error=None, status=200)
 
     async def _login(self, request: web.Request) -> web.StreamResponse:
+        """Signs an agent in (form: name, password, csrf) and sets the session cookie."""
         form = await read_form(request)
         name, secret = form.get("name", "").strip(), form.get("password", "")
         cookie_token, form_token = request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf", "")
@@ -193,6 +204,7 @@ class Workspace:
         return response
 
     async def _logout(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Signs the agent out (needs the X-CSRF-Token header)."""
         signed_in = await self._signed_in(request)
         if signed_in is not None:
             await self._signer.revoke(signed_in[1])
@@ -220,36 +232,48 @@ class Workspace:
         return response
 
     async def _me(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """The signed-in agent and the CSRF token for write requests."""
         signed_in = await self._signed_in(request)
         assert signed_in is not None
         csrf = self._signer.csrf_token(signed_in[1])
         return web.json_response({"id": agent.id, "name": agent.name, "csrf": csrf})
 
     async def _queue(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """The waiting queue and the agent's own conversations, with their summaries."""
         return web.json_response(await self._desk.queue_view(agent))
 
     async def _conversation(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """One handed-off conversation: its state, summary and transcript."""
         return web.json_response(await self._desk.conversation(_handoff_id(request), agent))
 
     async def _claim(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Claims a waiting conversation; 409 when another agent was first."""
         return web.json_response(await self._desk.claim(_handoff_id(request), agent))
 
     async def _reply(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Sends the agent's message ({"text"}) to the customer on the customer's platform."""
         text = await _text_field(request, "text")
         return web.json_response(await self._desk.reply(_handoff_id(request), agent, text))
 
     async def _note(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Adds an internal note ({"text"}) that the customer never sees."""
         text = await _text_field(request, "text")
         return web.json_response(await self._desk.note(_handoff_id(request), agent, text))
 
     async def _close(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Closes the conversation ({"resolution"?}) and asks the customer for a rating.
+
+        The customer is back with the bot afterwards.
+        """
         resolution = await _text_field(request, "resolution", required=False)
         return web.json_response(await self._desk.close(_handoff_id(request), agent, resolution))
 
     async def _release(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Puts a claimed conversation back in the queue."""
         return web.json_response(await self._desk.release(_handoff_id(request), agent))
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
+        """The workspace's WebSocket (``?csrf=``): queue changes and customer messages, live."""
         signed_in = await self._signed_in(request)
         if signed_in is None:
             return _error(401, "log in first")

@@ -198,6 +198,7 @@ class TelegramAdapter:
         return self._settings.webhook_secret.get_secret_value()
 
     async def _receive_webhook(self, request: web.Request) -> web.StreamResponse:
+        """Telegram's webhook: one Update per request, checked with the secret token header."""
         if not same_secret(request.headers.get(SECRET_HEADER), self._secret()):
             log.warning("telegram.webhook.forged", remote=request.remote)
             return web.Response(status=403, text="forbidden")

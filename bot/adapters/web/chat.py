@@ -94,6 +94,7 @@ class WebChatChannel:
         ]
 
     async def _page(self, request: web.Request) -> web.FileResponse:
+        """The web chat page for customers."""
         return web.FileResponse(STATIC / "index.html")
 
     async def _widget(self, request: web.Request) -> web.FileResponse:
@@ -102,6 +103,10 @@ class WebChatChannel:
         return web.FileResponse(STATIC / "widget.js", headers=headers)
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
+        """The web chat's WebSocket: customer messages in, the bot's and agents' replies out.
+
+        Generated answers arrive as streamed drafts first.
+        """
         if not self._origins.allows(request):  # another site's page: refuse the handshake
             log.warning("web.origin.refused", path=request.path)
             return web.json_response({"error": "this site may not use the chat"}, status=403)

@@ -20,6 +20,8 @@ from bot.adapters.base import Runner
 from bot.adapters.textsplit import sorry_text
 from bot.adapters.web.convert import outgoing_to_rest, rest_replies, rest_to_incoming
 from bot.adapters.web.identity import CustomerIdentity, NotAuthenticated, unauthorized
+from bot.observability.api_docs import operation
+from bot.observability.schemas import BOT_MESSAGES, ERROR, REST_REQUEST
 from bot.pipeline import new_message_id
 from bot.runtime.runner import ShuttingDown
 from core.errors import InputError, NotConnected, StorageError
@@ -60,8 +62,23 @@ class RestChannel:
         ]
 
     async def _health(self, request: web.Request) -> web.Response:
+        """The REST channel is up (Rasa's health check)."""
         return web.json_response({"status": "ok"})
 
+    @operation(
+        "Send a customer message; the bot's replies come back",
+        description="Rasa-compatible. The customer is the one the credential names (visitor "
+        "token, signed identity, or the channel API token with `sender`). Repeating a "
+        "`message_id` returns the replies stored for it. Messages sent later (an agent's "
+        "reply) come with the customer's next response or from GET /webhooks/rest/messages.",
+        request=REST_REQUEST,
+        responses={
+            "200": {"description": "The bot's messages", "schema": BOT_MESSAGES},
+            "400": {"description": "Body not JSON or a field missing", "schema": ERROR},
+            "401": {"description": "A credential that is wrong or expired", "schema": ERROR},
+            "503": {"description": "The worker is restarting: send again", "schema": ERROR},
+        },
+    )
     async def _webhook(self, request: web.Request) -> web.Response:
         try:
             body = parse_json(await request.read())
@@ -89,6 +106,14 @@ class RestChannel:
         self._identity.hand_back(request, response, customer)
         return response
 
+    @operation(
+        "Messages waiting for a customer (an agent's replies), taken once",
+        description="For the customer the credential names, from any worker.",
+        responses={
+            "200": {"description": "Messages not yet fetched", "schema": BOT_MESSAGES},
+            "401": {"description": "No or a wrong credential", "schema": ERROR},
+        },
+    )
     async def _pending(self, request: web.Request) -> web.Response:
         try:
             customer = await self._identity.customer_of(request)

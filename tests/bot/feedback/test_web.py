@@ -81,7 +81,7 @@ async def test_the_review_page_shows_candidates_escaped_with_a_privacy_warning(
     client: Client, candidate_id: int
 ) -> None:
     page = await (await client.get("/admin/review", headers=BEARER)).text()
-    assert f"action='/admin/review/{candidate_id}/approve'" in page
+    assert f'action="/admin/review/{candidate_id}/approve"' in page
     assert "&lt;b&gt;only&lt;/b&gt;" in page and "<b>only</b>" not in page
     assert "May contain personal data (phone)" in page
 
@@ -91,7 +91,7 @@ async def test_approving_from_the_page_adds_the_edited_answer_as_faq(
 ) -> None:
     await client.get(f"/admin/review?token={ADMIN_TOKEN}")
     page = await (await client.get("/admin/review")).text()
-    csrf = re.search(r"name='csrf' value='([\w-]+)'", page)
+    csrf = re.search(r'name="csrf" value="([\w-]+)"', page)
     assert csrf is not None
 
     response = await client.post(
