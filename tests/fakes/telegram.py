@@ -120,6 +120,9 @@ class FakeTelegram:
         self.refuse_drafts = False
         """Refuse sendMessageDraft, like a Bot API server older than 9.3."""
         self.on_send: Callable[[ApiCall], None] | None = None
+        self.failures: dict[str, list[int]] = {}
+        """HTTP statuses (500, 502...) the next calls of a method get, in order, before it
+        works again: ``failures["sendMessage"] = [500]`` fails one send, like a Telegram hiccup."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -154,6 +157,16 @@ class FakeTelegram:
     def refused(self) -> list[ApiCall]:
         """Calls the fake refused as real Telegram would (bad markup, too long...)."""
         return [call for call in self.calls if call.status >= 400]
+
+    def delivered_texts(self, chat_id: int | None = None) -> list[str]:
+        """Texts of the sendMessage calls the fake accepted (what the user actually got)."""
+        return [
+            str(call.params["text"])
+            for call in self.calls
+            if call.method == "sendMessage"
+            and call.status == 200
+            and (chat_id is None or int(call.params["chat_id"]) == chat_id)
+        ]
 
     def sent_texts(self, chat_id: int | None = None) -> list[str]:
         return [
@@ -209,6 +222,9 @@ class FakeTelegram:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
+        if self.failures.get(method):
+            call.status = self.failures[method].pop(0)
+            return _error(call.status, "Internal Server Error")
         response: web.Response = await handler(params)
         call.status = response.status
         if method == "sendMessage" and response.status == 200 and self.on_send is not None:

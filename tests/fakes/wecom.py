@@ -34,6 +34,8 @@ class FakeWeCom:
         self.token_requests = 0
         self.send_attempts = 0
         self.unreachable_users: set[str] = set()
+        self.busy_next = 0
+        """The next message/send calls answer errcode -1 (系统繁忙, system busy), then work."""
         self._valid: set[str] = set()
         self._expired: set[str] = set()
         self._numbers = itertools.count(1)
@@ -78,6 +80,9 @@ class FakeWeCom:
         if token not in self._valid:
             return web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
         body = await request.json()
+        if self.busy_next > 0:
+            self.busy_next -= 1
+            return web.json_response({"errcode": -1, "errmsg": "system busy"})
         content = body.get("text", {}).get("content", "")
         if len(content.encode("utf-8")) > 2048:
             return web.json_response({"errcode": 44004, "errmsg": "content size out of limit"})
