@@ -8,6 +8,7 @@ import asyncio
 
 import aiohttp
 
+from core.types import ConversationKey
 from tests.system.clients import (
     AgentBrowser,
     WebCustomer,
@@ -61,7 +62,7 @@ async def test_customer_on_a_and_agent_on_b_talk_live_both_ways(
             "a live queue frame on B",
         )
         [waiting] = (await agent.queue())["waiting"]
-        assert waiting["key"] == "web:wendy:wendy"
+        assert waiting["key"] == ConversationKey("web", "wendy", "wendy").as_str()
         await agent.post(f"/handoffs/{waiting['id']}/claim")
 
         await agent.post(f"/handoffs/{waiting['id']}/messages", {"text": "Hi Wendy, Alice here."})
