@@ -5,6 +5,7 @@ the other, and knowledge added on one is answered by the other."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import aiohttp
 
@@ -91,8 +92,10 @@ async def test_faq_added_on_a_is_answered_by_b_and_survives_b_reload(
     added = await a.say(http, ADMIN, f"/kb add {question} | {answer}")
     assert added, "the admin command got no reply"
 
-    async def b_knows() -> bool:
-        return texts(await b.say(http, "kim", question)) == [answer]
+    asked = itertools.count()
+
+    async def b_knows() -> bool:  # a new customer each time: repeated misses would escalate
+        return texts(await b.say(http, f"kim-{next(asked)}", question)) == [answer]
 
     await wait_until(b_knows, 10.0, "worker B answering the FAQ added on A", interval_s=0.5)
 
