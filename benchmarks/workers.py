@@ -170,8 +170,11 @@ async def send_telegram(run: Run, message: Message, update_id: int) -> None:
         await asyncio.sleep(0.5)
 
 
-async def customer(run: Run, mine: list[Message], update_ids: itertools.count[int]) -> None:
+async def customer(
+    run: Run, mine: list[Message], update_ids: itertools.count[int], ramp_s: float
+) -> None:
     rng = random.Random(mine[0].customer)
+    await asyncio.sleep(rng.uniform(0, ramp_s))  # customers arrive over the ramp
     tasks = []
     for message in mine:
         message.sent_at = time.monotonic()
@@ -282,6 +285,9 @@ async def run_workers(args: argparse.Namespace, count: int, tmp: Path) -> dict[s
         env.update(
             {
                 "KEFU_LOGGING__LEVEL": "WARNING",
+                # every message must get the bot's answer: no handoff (a queued customer's
+                # messages go to a human, which would read as "lost" here)
+                "KEFU_HANDOFF__ENABLED": "false",
                 "KEFU_LLM__BACKEND": "openai",
                 "KEFU_LLM__MODEL": "fake-chat",
                 "KEFU_LLM__BASE_URL": llm.base_url,
@@ -353,7 +359,9 @@ async def _measure(
             by_customer[message.customer].append(message)
         update_ids = itertools.count(1)
         began = time.monotonic()
-        await asyncio.gather(*(customer(run, mine, update_ids) for mine in by_customer.values()))
+        await asyncio.gather(
+            *(customer(run, mine, update_ids, args.ramp_s) for mine in by_customer.values())
+        )
         expected_tg = sum(1 for m in messages if m.platform == "telegram")
         await wait_for_telegram(run, expected_tg)
         if killer is not None:
@@ -378,6 +386,7 @@ async def _measure(
         "workers": count,
         "embedder": args.embedder,
         "customers": args.customers,
+        "ramp_s": args.ramp_s,
         "messages_per_customer": args.messages,
         "messages": len(messages),
         "start_s": round(start_s, 1),
@@ -441,9 +450,9 @@ def markdown(results: list[dict[str, Any]]) -> str:
     lines = [
         "# Workers benchmark (benchmarks/workers.py)",
         "",
-        "| workers | messages | lost (REST / Telegram) | twice (Telegram) | out of order "
+        "| workers | ramp s | messages | lost (REST / Telegram) | twice (Telegram) | out of order "
         "| interleaved | p50 ms | p95 ms | msg/s | PG conns (peak) | LLM calls / timeouts |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if r.get("mode") == "sqlite-latency":
@@ -451,7 +460,8 @@ def markdown(results: list[dict[str, Any]]) -> str:
         lost, order = r["lost"], r["order"]
         lines.append(
             f"| {r['workers']}{' (one killed -9)' if r['killed_and_restarted'] else ''} "
-            f"| {r['messages']} | {lost['rest_no_answer']} / {lost['telegram_never_delivered']} "
+            f"| {r['ramp_s']} | {r['messages']} "
+            f"| {lost['rest_no_answer']} / {lost['telegram_never_delivered']} "
             f"| {r['answered_twice']['telegram_extra_deliveries']} "
             f"| {order['conversations_processed_out_of_order']} "
             f"| {order['conversations_with_interleaved_turns']} "
@@ -475,6 +485,12 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--embedder", default="e5", choices=["e5", "hashing", "use"])
     parser.add_argument("--llm-timeouts", type=float, default=0.1)
+    parser.add_argument(
+        "--ramp-s",
+        type=float,
+        default=0.0,
+        help="customers arrive spread over this many seconds (0: all at once, saturating)",
+    )
     parser.add_argument("--no-kill", dest="kill", action="store_false")
     parser.add_argument("--sqlite-latency", action="store_true")
     parser.add_argument("--questions", type=int, default=160)
