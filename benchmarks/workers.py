@@ -447,13 +447,14 @@ async def sqlite_latency(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
-    lines = [
-        "# Workers benchmark (benchmarks/workers.py)",
-        "",
-        "| workers | ramp s | messages | lost (REST / Telegram) | twice (Telegram) | out of order "
-        "| interleaved | p50 ms | p95 ms | msg/s | PG conns (peak) | LLM calls / timeouts |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = ["# Workers benchmark (benchmarks/workers.py)", ""]
+    if any(r.get("mode") != "sqlite-latency" for r in results):
+        lines += [
+            "| workers | ramp s | messages | lost (REST / Telegram) | twice (Telegram) "
+            "| out of order | interleaved | p50 ms | p95 ms | msg/s | PG conns (peak) "
+            "| LLM calls / timeouts |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
     for r in results:
         if r.get("mode") == "sqlite-latency":
             continue
