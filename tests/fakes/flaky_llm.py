@@ -32,3 +32,7 @@ class FlakyOpenAIServer(FakeOpenAIServer):
             self.slow_calls += 1
             return Reply(self.text, delay_s=self.slow_s)
         return Reply(self.text, delay_s=self.delay_s)
+
+    async def __aenter__(self) -> FlakyOpenAIServer:
+        await super().__aenter__()
+        return self
