@@ -17,7 +17,7 @@ from knowledge.types import IngestReport, KBStats, Passage
 
 log = structlog.get_logger(__name__)
 
-Deliver = Callable[[ConversationKey, OutgoingMessage], Awaitable[None]]
+Deliver = Callable[[ConversationKey, OutgoingMessage], Awaitable[object]]
 
 HELP = {
     "zh": (

@@ -172,6 +172,14 @@ class KnowledgeBase:
             collection=self._store.name,
         )
 
+    def check_store(self) -> int:
+        """Asks the vector store for its chunk count (readiness checks: is Chroma reachable?).
+
+        Raises:
+            VectorStoreError: Chroma cannot be reached.
+        """
+        return self._store.count()
+
     def sources(self) -> dict[str, int]:
         """Chunk count per source."""
         counts: dict[str, int] = {}

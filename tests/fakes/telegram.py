@@ -120,9 +120,9 @@ class FakeTelegram:
         self.refuse_drafts = False
         """Refuse sendMessageDraft, like a Bot API server older than 9.3."""
         self.on_send: Callable[[ApiCall], None] | None = None
-        self.failures: dict[str, list[int]] = {}
-        """HTTP statuses (500, 502...) the next calls of a method get, in order, before it
-        works again: ``failures["sendMessage"] = [500]`` fails one send, like a Telegram hiccup."""
+        self.send_failures: list[tuple[int, str]] = []
+        """(status, description) answered to the next sendMessage calls, one each, first
+        first: a Bot API hiccup (500, 502, 429 ...)."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -157,16 +157,6 @@ class FakeTelegram:
     def refused(self) -> list[ApiCall]:
         """Calls the fake refused as real Telegram would (bad markup, too long...)."""
         return [call for call in self.calls if call.status >= 400]
-
-    def delivered_texts(self, chat_id: int | None = None) -> list[str]:
-        """Texts of the sendMessage calls the fake accepted (what the user actually got)."""
-        return [
-            str(call.params["text"])
-            for call in self.calls
-            if call.method == "sendMessage"
-            and call.status == 200
-            and (chat_id is None or int(call.params["chat_id"]) == chat_id)
-        ]
 
     def sent_texts(self, chat_id: int | None = None) -> list[str]:
         return [
@@ -222,9 +212,6 @@ class FakeTelegram:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
-        if self.failures.get(method):
-            call.status = self.failures[method].pop(0)
-            return _error(call.status, "Internal Server Error")
         response: web.Response = await handler(params)
         call.status = response.status
         if method == "sendMessage" and response.status == 200 and self.on_send is not None:
@@ -245,6 +232,9 @@ class FakeTelegram:
             return _ok(list(self._updates))
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        if self.send_failures:
+            status, description = self.send_failures.pop(0)
+            return _error(status, description, retry_after=1 if status == 429 else None)
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked_chats:
             return _error(403, "Forbidden: bot was blocked by the user")
@@ -434,7 +424,8 @@ def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
 
-def _error(status: int, description: str) -> web.Response:
-    return web.json_response(
-        {"ok": False, "error_code": status, "description": description}, status=status
-    )
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)

@@ -34,8 +34,8 @@ class FakeWeCom:
         self.token_requests = 0
         self.send_attempts = 0
         self.unreachable_users: set[str] = set()
-        self.busy_next = 0
-        """The next message/send calls answer errcode -1 (系统繁忙, system busy), then work."""
+        self.busy_answers = 0
+        """How many of the next message/send calls answer errcode -1 (system busy)."""
         self._valid: set[str] = set()
         self._expired: set[str] = set()
         self._numbers = itertools.count(1)
@@ -74,15 +74,15 @@ class FakeWeCom:
 
     async def _message_send(self, request: web.Request) -> web.Response:
         self.send_attempts += 1
+        if self.busy_answers > 0:
+            self.busy_answers -= 1
+            return web.json_response({"errcode": -1, "errmsg": "system busy"})
         token = request.query.get("access_token", "")
         if token in self._expired:
             return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
         if token not in self._valid:
             return web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
         body = await request.json()
-        if self.busy_next > 0:
-            self.busy_next -= 1
-            return web.json_response({"errcode": -1, "errmsg": "system busy"})
         content = body.get("text", {}).get("content", "")
         if len(content.encode("utf-8")) > 2048:
             return web.json_response({"errcode": 44004, "errmsg": "content size out of limit"})

@@ -17,6 +17,7 @@ import aiohttp
 from core.events import EventKind
 from core.storage import ConversationStore, Database
 from core.types import ConversationKey
+from tests.fakes.telegram import FakeTelegram
 from tests.system.cluster import ROOT, Worker
 
 
@@ -153,6 +154,17 @@ class WebCustomer:
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
+
+
+def delivered(telegram: FakeTelegram, chat_id: int | None = None) -> list[str]:
+    """Texts of the sendMessage calls the fake Bot API accepted (what users actually got)."""
+    return [
+        str(call.params["text"])
+        for call in telegram.calls
+        if call.method == "sendMessage"
+        and call.status == 200
+        and (chat_id is None or int(call.params["chat_id"]) == chat_id)
+    ]
 
 
 def answer_kinds(messages: Sequence[dict[str, Any]]) -> list[str]:

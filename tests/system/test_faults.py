@@ -14,7 +14,7 @@ from tests.fakes.flaky_llm import FlakyOpenAIServer
 from tests.fakes.openai_server import Reply
 from tests.fakes.telegram import FakeTelegram, message_update, visible_text
 from tests.fakes.wecom import CallbackSender, FakeWeCom, text_xml
-from tests.system.clients import answer_kinds, rest_key, transcript
+from tests.system.clients import answer_kinds, delivered, rest_key, transcript
 from tests.system.cluster import Cluster, Worker, wait_until
 from tests.system.conftest import TELEGRAM_SECRET, llm_env, telegram_env, wecom_env
 
@@ -70,7 +70,7 @@ async def test_sigterm_with_turns_in_flight_answers_them_all_and_exits_0(
 async def test_telegram_send_failing_once_is_delivered_once(
     cluster: Cluster, telegram: FakeTelegram
 ) -> None:
-    telegram.failures["sendMessage"] = [500]
+    telegram.send_failures = [(500, "Internal Server Error")]
     [a] = await cluster.start(1, telegram_env(telegram))
     update = message_update(
         telegram.next_update_id(), chat_id=501, user_id=501, text="How long is the warranty?"
@@ -78,14 +78,14 @@ async def test_telegram_send_failing_once_is_delivered_once(
     status = await telegram.post_webhook(f"{a.url}/webhooks/telegram", update, TELEGRAM_SECRET)
     assert status == 200
 
-    await wait_until(lambda: telegram.delivered_texts(501), 20, "the answer after one 500")
+    await wait_until(lambda: delivered(telegram, 501), 20, "the answer after one 500")
     await asyncio.sleep(1.0)  # room for a duplicate to show up
-    [delivered] = telegram.delivered_texts(501)
-    assert "warranty" in visible_text(delivered)
+    [answer] = delivered(telegram, 501)
+    assert "warranty" in visible_text(answer)
 
 
 async def test_wecom_busy_once_is_delivered_once(cluster: Cluster, wecom: FakeWeCom) -> None:
-    wecom.busy_next = 1
+    wecom.busy_answers = 1
     [a] = await cluster.start(1, wecom_env(wecom))
     sender = CallbackSender(f"{a.url}/webhooks/wecom")
     try:
@@ -97,8 +97,8 @@ async def test_wecom_busy_once_is_delivered_once(cluster: Cluster, wecom: FakeWe
 
     await wait_until(lambda: wecom.texts_to("zhangsan"), 20, "the answer after errcode -1")
     await asyncio.sleep(1.0)
-    [delivered] = wecom.texts_to("zhangsan")
-    assert "warranty" in delivered
+    [answer] = wecom.texts_to("zhangsan")
+    assert "warranty" in answer
     assert wecom.send_attempts >= 2
 
 
@@ -139,13 +139,11 @@ async def test_three_quick_messages_per_telegram_chat_are_answered_in_order(
             assert await telegram.post_webhook(url, update, TELEGRAM_SECRET) == 200
 
     await asyncio.gather(*(chat(n) for n in range(CHATS)))
-    await wait_until(
-        lambda: len(telegram.delivered_texts()) >= CHATS * len(FAQS), 60, "every answer"
-    )
+    await wait_until(lambda: len(delivered(telegram)) >= CHATS * len(FAQS), 60, "every answer")
     await asyncio.sleep(1.0)
 
     orders = {
-        n: answer_order([visible_text(t) for t in telegram.delivered_texts(7000 + n)], answers)
+        n: answer_order([visible_text(t) for t in delivered(telegram, 7000 + n)], answers)
         for n in range(CHATS)
     }
     assert_in_order(orders)
