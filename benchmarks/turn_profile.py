@@ -15,7 +15,7 @@ alternating), each from a new customer, so neither the query cache nor a session
 
     .venv/bin/python benchmarks/turn_profile.py [--questions 160] [--data-dir DIR]
 
-Writes benchmarks/results/turn_profile.json and prints a plain-text report.
+Writes benchmarks/results/turn_profile{--tag}.json and prints a plain-text report.
 """
 
 from __future__ import annotations
@@ -180,39 +180,52 @@ def _table_of(statement: str) -> str:
 
 
 def instrument(spans: Spans, kefu: Any) -> None:
-    """Timing wrappers around the steps of one turn."""
+    """Timing wrappers around the steps of one turn (those this version of main has)."""
     import bot.pipeline as pipeline_module
     import knowledge.retrieval as retrieval_module
 
+    def wrap(owner: Any, name: str, label: str) -> None:
+        if owner is not None and hasattr(owner, name):
+            spans.wrap(owner, name, label)
+
     pipeline = kefu.pipeline
-    spans.wrap(pipeline, "_is_first_delivery", "1 dedupe claim (store.claim_message)")
-    spans.wrap(pipeline, "_respond", "3 respond (everything between)")
-    spans.wrap(pipeline, "_record_replies", "4 record replies (append_event BOT_REPLY)")
-    spans.wrap(pipeline_module, "load_session", "2a load_session")
+    runner = getattr(kefu, "runner", None)
+    if runner is not None:  # the durable runtime: inbox -> lock -> turn -> one commit
+        wrap(runner, "_record", "1 runner: record in inbox")
+        wrap(runner, "_answer_up_to", "2 runner: lock + answer waiting")
+        wrap(runner, "_turn", "3 runner: turn (pipeline + commit)")
+        wrap(runner, "_replies", "4 runner: pipeline replies")
+        wrap(runner._locks, "hold", "runner: conversation lock (enter)")
+        for name in dir(runner._inbox):
+            if not name.startswith("_") and callable(getattr(runner._inbox, name)):
+                wrap(runner._inbox, name, f"inbox.{name}")
+        wrap(kefu.store, "commit_turn", "store.commit_turn")
+    wrap(pipeline, "_is_first_delivery", "1 dedupe claim (store.claim_message)")
+    wrap(pipeline, "_respond", "pipeline: respond (everything between)")
+    wrap(pipeline, "_record_replies", "pipeline: record replies")
+    wrap(pipeline_module, "load_session", "pipeline: load_session")
     for name in ("get_or_create", "events", "append_event", "claim_message", "get"):
-        spans.wrap(kefu.store, name, f"store.{name}")
-    spans.wrap(kefu.understander, "understand", "intent: understand (thread)")
-    spans.wrap(kefu.understander.classifier, "predict", "intent: classifier.predict")
-    spans.wrap(kefu.knowledge.embedder.inner, "embed_queries", "embed: model (uncached query)")
-    spans.wrap(kefu.knowledge, "search", "kb.search (thread)")
+        wrap(kefu.store, name, f"store.{name}")
+    wrap(kefu.understander, "understand", "intent: understand (thread)")
+    wrap(kefu.understander.classifier, "predict", "intent: classifier.predict")
+    wrap(kefu.knowledge.embedder.inner, "embed_queries", "embed: model (uncached query)")
+    wrap(kefu.knowledge, "search", "kb.search (thread)")
     retriever = kefu.knowledge.retriever
-    spans.wrap(retriever.query_vectors, "vector", "kb: query vector (cache or embed)")
-    spans.wrap(retriever._store, "query", "kb: dense search (chroma query)")
-    spans.wrap(retriever._store, "get", "kb: chroma get chunks")
-    spans.wrap(retrieval_module, "tokenize", "kb: tokenize (jieba)")
+    wrap(retriever.query_vectors, "vector", "kb: query vector (cache or embed)")
+    wrap(retriever._store, "query", "kb: dense search (chroma query)")
+    wrap(retriever._store, "get", "kb: chroma get chunks")
+    wrap(retrieval_module, "tokenize", "kb: tokenize (jieba)")
     lexical = kefu.knowledge._lexical
-    spans.wrap(lexical, "search", "kb: bm25 search")
-    spans.wrap(lexical, "coverage", "kb: bm25 coverage")
-    spans.wrap(pipeline_module, "decide_answer", "policy: decide_answer")
-    spans.wrap(pipeline_module, "render_answer", "policy: render_answer")
-    handoff = kefu.handoff
-    spans.wrap(handoff, "route_customer_message", "handoff: route_customer_message")
-    spans.wrap(handoff, "maybe_escalate", "handoff: maybe_escalate")
-    spans.wrap(kefu.feedback, "handle_command", "feedback: handle_command")
-    spans.wrap(kefu.feedback, "take_pending_reason", "feedback: take_pending_reason")
-    if pipeline._dialogue is not None:
-        spans.wrap(pipeline._dialogue, "respond", "dialogue: respond (slots)")
-    spans.wrap(pipeline._limiter, "allow", "rate limit")
+    wrap(lexical, "search", "kb: bm25 search")
+    wrap(lexical, "coverage", "kb: bm25 coverage")
+    wrap(pipeline_module, "decide_answer", "policy: decide_answer")
+    wrap(pipeline_module, "render_answer", "policy: render_answer")
+    wrap(kefu.handoff, "route_customer_message", "handoff: route_customer_message")
+    wrap(kefu.handoff, "maybe_escalate", "handoff: maybe_escalate")
+    wrap(kefu.feedback, "handle_command", "feedback: handle_command")
+    wrap(kefu.feedback, "take_pending_reason", "feedback: take_pending_reason")
+    wrap(getattr(pipeline, "_dialogue", None), "respond", "dialogue: respond (slots)")
+    wrap(getattr(pipeline, "_limiter", None), "allow", "rate limit")
     instrument_sql(spans, kefu.db.engine)
 
 
@@ -240,6 +253,8 @@ async def in_process(data_dir: Path, questions: list[str], warmup: list[str]) ->
     async def turn(n: int, text: str) -> list[Any]:
         key = ConversationKey("rest", f"prof-{run}-{n}", f"prof-{run}-{n}")
         message = IncomingMessage(message_id=uuid.uuid4().hex, key=key, text=text)
+        if hasattr(kefu, "runner"):  # what the REST channel calls on the durable runtime
+            return [entry.message for entry in await kefu.runner.handle(message)]
         replies: list[Any] = await kefu.pipeline.handle(message)
         return replies
 
@@ -253,7 +268,7 @@ async def in_process(data_dir: Path, questions: list[str], warmup: list[str]) ->
         kinds: dict[str, int] = defaultdict(int)
         for n, text in enumerate(questions):
             begun = time.perf_counter()
-            with spans.span("0 pipeline.handle (whole turn)"):
+            with spans.span("0 whole turn (runner.handle or pipeline.handle)"):
                 replies = await turn(n, text)
             totals.append((time.perf_counter() - begun) * 1000)
             spans.end_turn()
@@ -341,11 +356,15 @@ async def wait_healthy(
         if process.poll() is not None:
             raise RuntimeError("kefu serve exited during start-up")
         with contextlib.suppress(aiohttp.ClientError):
-            async with http.get(f"{base}/healthz") as response:
-                if response.status == 200:
-                    return
+            async with http.get(f"{base}/readyz") as response:
+                status = response.status
+            if status == 404:  # a main without /readyz
+                async with http.get(f"{base}/healthz") as response:
+                    status = response.status
+            if status == 200:
+                return
         await asyncio.sleep(0.1)
-    raise TimeoutError("kefu serve did not become healthy")
+    raise TimeoutError("kefu serve did not become ready")
 
 
 def report(result: dict[str, Any]) -> str:
@@ -385,6 +404,7 @@ async def main() -> None:
         "--data-dir", type=Path, help="reuse (or create) this data dir; default: a fresh temp dir"
     )
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--tag", default="", help="suffix of the result file name")
     args = parser.parse_args()
     warmup = load_questions(args.warmup, skip=0)
     profiled = load_questions(args.questions, skip=args.warmup)
@@ -400,7 +420,9 @@ async def main() -> None:
             result["http"] = await over_http(data_dir, served, warmup)
         result["load_after"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    RESULTS.with_stem(RESULTS.stem + args.tag).write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     print(report(result))
 
 
