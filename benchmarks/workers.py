@@ -1,8 +1,10 @@
 """N ``kefu serve`` workers on PostgreSQL + a Chroma server under load, with faults (issue 12).
 
 Customers (half on REST, half on Telegram in webhook mode against the fake Bot API) each send
-``--messages`` distinct questions, a fraction of a second apart and without waiting for the
-answers (people type faster than bots answer). The "load balancer" is the client: REST
+``--messages`` distinct questions, 0.2-1 s apart. A REST customer waits for each answer (the
+REST call returns it); a Telegram customer does not (people type faster than bots answer), and
+the fake Telegram posts one chat's updates one after another, as Telegram does, so arrival
+order is send order and "out of order" measures the bot. The "load balancer" is the client: REST
 requests and the fake Telegram's webhook pushes go to the workers round-robin. The fake
 OpenAI-compatible server makes ``--llm-timeouts`` of the LLM calls time out. In the middle of
 the run one worker is killed with SIGKILL and restarted; what got no answer is redelivered as
@@ -175,18 +177,16 @@ async def customer(
 ) -> None:
     rng = random.Random(mine[0].customer)
     await asyncio.sleep(rng.uniform(0, ramp_s))  # customers arrive over the ramp
-    tasks = []
     for message in mine:
         message.sent_at = time.monotonic()
-        if message.platform == "rest":
-            tasks.append(asyncio.create_task(send_rest(run, message)))
-        else:
-            tasks.append(asyncio.create_task(send_telegram(run, message, next(update_ids))))
         run.sent += 1
         if run.kill_at is not None and run.sent >= run.kill_at and not run.killed.is_set():
             run.killed.set()
+        if message.platform == "rest":  # a REST widget waits for the answer
+            await send_rest(run, message)
+        else:  # Telegram posts a chat's updates one after another, not waiting for answers
+            await send_telegram(run, message, next(update_ids))
         await asyncio.sleep(rng.uniform(0.2, 1.0))
-    await asyncio.gather(*tasks)
 
 
 async def kill_and_restart(run: Run, victim: Worker) -> None:
@@ -194,7 +194,11 @@ async def kill_and_restart(run: Run, victim: Worker) -> None:
     started = time.monotonic()
     await victim.kill()
     run.events.append(f"killed {victim.name} -9 after {run.sent} messages sent")
-    await victim.restart()
+    try:
+        await victim.restart(timeout_s=300)
+    except (TimeoutError, RuntimeError) as error:
+        run.events.append(f"{victim.name} NOT ready again: {str(error).splitlines()[0]}")
+        return
     run.events.append(f"{victim.name} ready again after {time.monotonic() - started:.1f} s")
 
 
