@@ -500,10 +500,11 @@ async def main() -> None:
     parser.add_argument("--sqlite-latency", action="store_true")
     parser.add_argument("--questions", type=int, default=160)
     parser.add_argument("--tag", default="", help="suffix of the result file names")
+    parser.add_argument("--work-dir", type=Path, help="keep worker data and logs here")
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
+        tmp = args.work_dir or Path(tmp_name)
         if args.sqlite_latency:
             results.append(await sqlite_latency(args, tmp))
         else:
