@@ -114,6 +114,8 @@ class Message:
     answered_at: float | None = None
     attempts: int = 0
     replies: int = 0
+    apology: bool = False
+    """The answer was the "sorry, something went wrong" message (answer_kind error)."""
 
 
 @dataclass
@@ -146,7 +148,11 @@ async def send_rest(run: Run, message: Message) -> None:
                 timeout=aiohttp.ClientTimeout(total=60),
             ) as response:
                 if response.status == 200:
-                    message.replies = len(await response.json())
+                    replies = await response.json()
+                    message.replies = len(replies)
+                    message.apology = any(
+                        r.get("custom", {}).get("answer_kind") == "error" for r in replies
+                    )
                     message.answered_at = time.monotonic()
                     return
         except (aiohttp.ClientError, TimeoutError):
@@ -398,6 +404,7 @@ async def _measure(
         "events": run.events,
         "lost": {
             "rest_no_answer": sum(1 for m in rest if not m.replies),
+            "rest_apology_only": sum(1 for m in rest if m.replies and m.apology),
             "telegram_never_delivered": tg_lost,
         },
         "answered_twice": {"telegram_extra_deliveries": tg_twice},
@@ -454,10 +461,11 @@ def markdown(results: list[dict[str, Any]]) -> str:
     lines = ["# Workers benchmark (benchmarks/workers.py)", ""]
     if any(r.get("mode") != "sqlite-latency" for r in results):
         lines += [
-            "| workers | ramp s | messages | lost (REST / Telegram) | twice (Telegram) "
+            "| workers | ramp s | messages | lost (REST / Telegram) | REST apologies "
+            "| not in transcript | twice (Telegram) "
             "| out of order | interleaved | p50 ms | p95 ms | msg/s | PG conns (peak) "
             "| LLM calls / timeouts |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
     for r in results:
         if r.get("mode") == "sqlite-latency":
@@ -467,6 +475,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
             f"| {r['workers']}{' (one killed -9)' if r['killed_and_restarted'] else ''} "
             f"| {r['ramp_s']} | {r['messages']} "
             f"| {lost['rest_no_answer']} / {lost['telegram_never_delivered']} "
+            f"| {lost.get('rest_apology_only', '-')} | {order['messages_not_in_transcript']} "
             f"| {r['answered_twice']['telegram_extra_deliveries']} "
             f"| {order['conversations_processed_out_of_order']} "
             f"| {order['conversations_with_interleaved_turns']} "
