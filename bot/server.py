@@ -63,6 +63,7 @@ class Gate:
         match.add_app(self._inner)  # request.app is then the bot's app (its routes, its docs)
         match.freeze()
         request._match_info = match  # what aiohttp's own dispatch does for a route
+        request._cache.pop("match_info", None)  # a middleware may have read the gate's own
         response: web.StreamResponse = await match.handler(request)
         return response
 

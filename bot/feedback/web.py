@@ -119,6 +119,7 @@ class _AdminPages:
         return self._sessions.csrf_token(login) if login is not None else ""
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
+        """Ends the admin session on the server (form: csrf); the cookie stops working."""
         form = await read_form(request)
         refused = await self._check(request, _field(form, "csrf"))
         if refused is not None:

@@ -53,6 +53,7 @@ class Delivery:
         locks: one delivering worker per conversation.
         bus: notes between workers ("new messages for X", agent frames).
         retry_window: how long a message is retried before it is marked failed.
+        max_concurrent: conversations this worker sends to at once.
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class Delivery:
         bus: Bus,
         *,
         retry_window: timedelta,
+        max_concurrent: int = 8,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._outbox = outbox
@@ -73,6 +75,7 @@ class Delivery:
         self._clock = clock
         self._retries: set[asyncio.Future[None]] = set()
         self._again: set[str] = set()
+        self._sending = asyncio.Semaphore(max_concurrent)
         """Conversations whose new messages arrived while this worker was sending theirs;
         another worker's arrive through the bus or the sweep."""
         bus.subscribe(OUTBOX, self._on_note)
@@ -105,7 +108,8 @@ class Delivery:
                 await adapter.push_pending(key)
             return
         name = key.as_str()
-        async with self._locks.try_hold(name) as mine:
+        # Bounded: each conversation being sent to holds a database connection for its lock.
+        async with self._sending, self._locks.try_hold(name) as mine:
             if not mine:  # someone is sending them right now: have them look again
                 self._again.add(name)
                 return

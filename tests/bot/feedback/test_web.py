@@ -156,7 +156,7 @@ async def test_the_dashboard_draws_charts_and_serves_json(client: Client) -> Non
 
 async def admin_csrf(client: Client) -> str:
     page = await (await client.get("/admin/review")).text()
-    found = re.search(r"name='csrf' value='([\w-]+)'", page)
+    found = re.search(r'name="csrf" value="([\w-]+)"', page)
     assert found is not None
     return found.group(1)
 

@@ -64,7 +64,8 @@ async def test_turns_move_the_counters_and_histograms(client: Client, kefu: Kefu
     assert moved("kefu_retrieval_seconds_count") >= 2
     assert sample(after, "kefu_handoff_queue_length") == 1
     assert sample(after, "kefu_knowledge_chunks") == kefu.knowledge.stats().chunks > 0
-    assert sample(after, "kefu_outbox_messages", state="pending") == -1  # not wired yet
+    assert sample(after, "kefu_outbox_messages", state="pending") == 0  # REST took its replies
+    assert sample(after, "kefu_outbox_messages", state="failed") == 0
 
 
 async def test_outbox_counts_come_from_the_hook(client: Client, kefu: Kefu) -> None:
