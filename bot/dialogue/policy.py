@@ -48,6 +48,7 @@ def citation_for(passage: Passage) -> Citation:
         section=passage.section,
         chunk_id=passage.chunk_id,
         score=round(passage.score, 4),
+        doc_id=passage.doc_id,
     )
 
 
