@@ -7,7 +7,6 @@ dedupe -> rate limit -> per-conversation lock -> load session -> admin command -
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import uuid
 from collections.abc import Sequence
@@ -19,10 +18,9 @@ import structlog
 from bot.admin import AdminCommands, is_command, parse_command
 from bot.dialogue.actions import DialogueActions
 from bot.dialogue.followup import contextual_query, is_follow_up
-from bot.dialogue.intent_catalog import IntentAction
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
+from bot.dialogue.routing import failure_history, knowledge_first, order_follow_up
 from bot.dialogue.session import Session, load_session
-from bot.dialogue.slots import FRAME_KEY
 from bot.dialogue.understanding import Understander, Understanding
 from bot.feedback.service import FeedbackService
 from bot.feedback.transcript import KNOWLEDGE_ANSWERS
@@ -43,9 +41,6 @@ from knowledge.types import Passage, Retriever
 log = structlog.get_logger(__name__)
 
 CUSTOMER_COMMANDS = frozenset({"start"})
-SLOT_ACTIONS = frozenset({IntentAction.ORDER_STATUS, IntentAction.REFUND_REQUEST})
-CERTAIN_INTENT = 0.99
-"""At this confidence "我的订单到哪了" asks for the order number without consulting the FAQ."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -174,35 +169,21 @@ class Pipeline:
             if reason is not None:
                 return reason
         understood = await self._understand(turn)
+        if understood is not None:
+            understood = order_follow_up(understood, turn.text)
         if self._handoff is not None:
             escalated = await self._maybe_escalate(turn, understood)
             if escalated is not None:
                 return escalated
-        passages: list[Passage] | None = None
-        if understood is not None and self._may_be_faq(turn, understood):
-            with contextlib.suppress(KnowledgeError):  # answered (or apologised) below
-                passages = await self._retrieve(turn)
-            if passages is not None and self._confident_faq(turn, passages):
-                return [await self._answer_from_knowledge(turn, passages)]
+        if understood is not None and knowledge_first(
+            turn.text, turn.language, understood, turn.session
+        ):
+            return [await self._answer_from_knowledge(turn)]
         if self._dialogue is not None and understood is not None:
             acted = await self._dialogue.respond(turn.session, turn.text, turn.language, understood)
             if acted is not None:
                 return acted
-        return [await self._answer_from_knowledge(turn, passages)]
-
-    def _may_be_faq(self, turn: Turn, understood: Understanding) -> bool:
-        """An order intent without an order number may be a policy question ("退款多久能到账?")
-        that a curated FAQ answers better than asking for the order number."""
-        return (
-            understood.action in SLOT_ACTIONS
-            and not understood.entities.order_numbers
-            and FRAME_KEY not in turn.session.state
-            and understood.prediction.confidence < CERTAIN_INTENT
-        )
-
-    def _confident_faq(self, turn: Turn, passages: Sequence[Passage]) -> bool:
-        answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
-        return answer.kind is AnswerKind.FAQ
+        return [await self._answer_from_knowledge(turn)]
 
     async def _understand(self, turn: Turn) -> Understanding | None:
         if self._understander is None:
@@ -224,11 +205,7 @@ class Pipeline:
             turn.language,
             intent=understood.intent if understood else None,
             frustrated=understood.sentiment.frustrated if understood else False,
-            last_answers=[
-                str(t.payload.get("answer_kind"))
-                for t in turn.session.turns
-                if t.role == "assistant"
-            ],
+            last_answers=failure_history(turn.session),
         )
 
     async def _command(self, turn: Turn) -> list[OutgoingMessage]:
