@@ -19,7 +19,12 @@ from bot.admin import AdminCommands, is_command, parse_command
 from bot.dialogue.actions import DialogueActions
 from bot.dialogue.followup import contextual_query, is_follow_up
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
-from bot.dialogue.routing import failure_history, knowledge_first, order_follow_up
+from bot.dialogue.routing import (
+    failure_history,
+    knowledge_first,
+    order_follow_up,
+    reads_as_follow_up,
+)
 from bot.dialogue.session import Session, load_session
 from bot.dialogue.understanding import Understander, Understanding
 from bot.feedback.service import FeedbackService
@@ -269,7 +274,10 @@ class Pipeline:
             return _offer_human(
                 say("knowledge_unavailable", turn.language), turn.language, AnswerKind.ERROR
             )
-        answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
+        follow_up = reads_as_follow_up(turn.text, turn.language, turn.session)
+        answer = decide_answer(
+            turn.text, turn.language, passages, self._thresholds, follow_up=follow_up
+        )
         reply = render_answer(answer, turn.language)
         if self._llm is not None and answer.kind is AnswerKind.PASSAGE:
             reply = await generated_answer(

@@ -73,6 +73,11 @@ def wants_recommendation(text: str) -> bool:
     return any(word in folded for words in CATEGORY_WORDS.values() for word in words)
 
 
+def reads_as_follow_up(text: str, language: Language, session: Session) -> bool:
+    """A short message leaning on the previous knowledge question ("那周六呢？")."""
+    return session.last_user_question() is not None and is_follow_up(text, language)
+
+
 def knowledge_first(
     text: str, language: Language, understood: Understanding, session: Session
 ) -> bool:
@@ -87,7 +92,7 @@ def knowledge_first(
     if action is IntentAction.RECOMMEND_PRODUCT:
         return not wants_recommendation(text)
     if action in CHAT_ACTIONS:
-        if session.last_user_question() and is_follow_up(text, language):
+        if reads_as_follow_up(text, language, session):
             return True  # "那周六呢？" after a knowledge answer
         return action is IntentAction.GREETING and not _GREETING_ONLY.match(text) and _asks(text)
     return False
