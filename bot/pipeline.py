@@ -22,8 +22,8 @@ from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
 from bot.dialogue.routing import (
     failure_history,
     knowledge_first,
-    order_follow_up,
     reads_as_follow_up,
+    settle_intent,
 )
 from bot.dialogue.session import Session, load_session
 from bot.dialogue.understanding import Understander, Understanding
@@ -175,7 +175,7 @@ class Pipeline:
                 return reason
         understood = await self._understand(turn)
         if understood is not None:
-            understood = order_follow_up(understood, turn.text)
+            understood = settle_intent(understood, turn.text)
         if self._handoff is not None:
             escalated = await self._maybe_escalate(turn, understood)
             if escalated is not None:

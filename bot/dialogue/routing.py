@@ -43,6 +43,24 @@ _EN_OWN_ORDER = re.compile(
     rf"arriv\w*|shown up|show up|come)\b",
     re.IGNORECASE,
 )
+COMPLAINT_TONE = -0.3
+"""A message this negative may be a complaint without saying so."""
+_COMPLAINT = re.compile(
+    r"投诉|举报|差评|太差|很差|垃圾|骗|坑人|气死|不满|态度|曝光|12315|消协|"
+    r"\b(complain\w*|terrible|awful|worst|unacceptable|ridiculous|scam|rude|angry|furious|"
+    r"disgusted|fed up)\b",
+    re.IGNORECASE,
+)
+_EN_RULES_QUESTION = re.compile(
+    r"^\s*(how (long|much|many|do|does|can|should)|can (i|you|my)|could (i|you|my)|"
+    r"is it possible|do you|does|what (is|are) (your|the)|when can)\b",
+    re.IGNORECASE,
+)
+_EN_STATUS = re.compile(
+    r"\b(where('s| is| are)|status|has(n't| not)|have(n't| not)|not (arrived|here|come)|"
+    r"still (not|waiting)|shown? up)\b",
+    re.IGNORECASE,
+)
 _HOW_TO = re.compile(r"怎么|如何|\bhow (do|can|should) (i|we)\b", re.IGNORECASE)
 _RECOMMEND = re.compile(
     r"推荐|介绍.{0,4}(款|个)|买哪|选哪|哪款|哪个好|有什么好|适合|"
@@ -59,10 +77,13 @@ _GREETING_ONLY = re.compile(
 
 def asks_about_own_order(text: str, language: Language) -> bool:
     """Is this a status question about one of the customer's own orders ("我买的东西到哪了",
-    "where's my parcel"), rather than a question about the rules?"""
+    "where's my parcel"), rather than a question about the rules ("how long after my order
+    arrives can I return it")?"""
     if language == "zh":
         return bool(_ZH_OWN_ORDER.search(text))
-    return bool(_EN_OWN_ORDER.search(text))
+    if not _EN_OWN_ORDER.search(text):
+        return False
+    return not _EN_RULES_QUESTION.search(text) or bool(_EN_STATUS.search(text))
 
 
 def wants_recommendation(text: str) -> bool:
@@ -98,14 +119,28 @@ def knowledge_first(
     return False
 
 
-def order_follow_up(understood: Understanding, text: str) -> Understanding:
-    """An order number in a message ("what about DD20241101?", "那DD20241101呢") asks about that
-    order, whatever the classifier made of the rest, unless it asks how to do something."""
+def settle_intent(understood: Understanding, text: str) -> Understanding:
+    """Corrects two costly misreadings of the classifier with what the message itself shows.
+
+    - An order number ("what about DD20241101?", "那DD20241101呢") asks about that order,
+      whatever the classifier made of the rest, unless it asks how to do something.
+    - A complaint hands the conversation to a human at once, so it needs a complaint in the
+      words or the tone; "那信用卡呢" read as a complaint is a knowledge question.
+    """
     numbers = understood.entities.order_numbers
-    if not numbers or understood.action in ORDER_ACTIONS or _HOW_TO.search(text):
-        return understood
-    prediction = IntentPrediction("order_status", 1.0, source="rules")
-    return dataclasses.replace(understood, prediction=prediction, action=IntentAction.ORDER_STATUS)
+    if numbers and understood.action not in ORDER_ACTIONS and not _HOW_TO.search(text):
+        prediction = IntentPrediction("order_status", 1.0, source="rules")
+        return dataclasses.replace(
+            understood, prediction=prediction, action=IntentAction.ORDER_STATUS
+        )
+    if (
+        understood.action is IntentAction.COMPLAINT
+        and not _COMPLAINT.search(text)
+        and understood.sentiment.score > COMPLAINT_TONE
+    ):
+        prediction = dataclasses.replace(understood.prediction, name=None, source="rules")
+        return dataclasses.replace(understood, prediction=prediction, action=None)
+    return understood
 
 
 def _asks(text: str) -> bool:

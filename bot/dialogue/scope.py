@@ -33,6 +33,69 @@ _EN_COMMON = frozenset({"i", "ok", "okay", "hi", "hello", "hey"})
 _EN_CONTRACTED = frozenset(
     {"what", "it", "that", "where", "who", "here", "there", "let", "how", "he", "she", "when"}
 )
+QUESTION_WORDS = frozenset(
+    [
+        "多久",
+        "几天",
+        "多长",
+        "多长时间",
+        "时间",
+        "能否",
+        "是否",
+        "可否",
+        "哪些",
+        "咋",
+        "咋办",
+        "怎么办",
+        "怎样",
+        "怎么样",
+        "行不行",
+        "可不可以",
+        "能不能",
+        "来着",
+        "一下",
+        "的话",
+        "现在",
+        "还能",
+        "还有",
+        "谁",
+        "已经",
+        "想要",
+        "需要",
+        "知道",
+        "告诉",
+        "问问",
+        "please",
+        "tell",
+        "know",
+        "want",
+        "like",
+        "would",
+        "just",
+        "really",
+        "guys",
+        "anyone",
+        "someone",
+        "thanks",
+        "long",
+        "much",
+        "many",
+        "take",
+        "get",
+        "use",
+        "make",
+        "go",
+        "give",
+        "put",
+        "see",
+        "find",
+        "work",
+        "let",
+        "say",
+        "ask",
+    ]
+)
+"""Words that shape a question without naming its subject: they need not be in the FAQ."""
 MIN_TERM_CHARS = 2
 PREFIX_MATCH = 5
 """English words sharing this many leading letters count as the same word (return/returned)."""
@@ -77,7 +140,7 @@ def uncovered_terms(question: str, passage: Passage) -> list[str]:
     known = set(tokenize(covered))
     missing = []
     for term in dict.fromkeys(tokenize(question)):
-        if len(term) < MIN_TERM_CHARS or term in known or term in folded:
+        if len(term) < MIN_TERM_CHARS or term in QUESTION_WORDS or term in known or term in folded:
             continue
         stem = term[:PREFIX_MATCH]
         if term.isascii() and len(term) >= PREFIX_MATCH and any(k.startswith(stem) for k in known):
@@ -86,6 +149,20 @@ def uncovered_terms(question: str, passage: Passage) -> list[str]:
     return missing
 
 
+def asks_what_the_faq_asks(question: str, passage: Passage) -> bool:
+    """Does the FAQ's question (or an alternative) share a content word with the customer's?
+    Covering every word is not enough when they all sit in another topic's answer: "do you
+    take WeChat Pay" is not "how long does a refund take" although its answer names WeChat
+    Pay."""
+    asked = " ".join((passage.question or "", *passage.alternatives)).casefold()
+    terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
+    return any(term in asked for term in terms) or not terms
+
+
 def faq_answers_it(question: str, passage: Passage) -> bool:
     """May this FAQ's curated answer be sent as the answer to ``question``?"""
-    return passage.kind == "faq" and not uncovered_terms(question, passage)
+    return (
+        passage.kind == "faq"
+        and not uncovered_terms(question, passage)
+        and asks_what_the_faq_asks(question, passage)
+    )
