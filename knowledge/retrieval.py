@@ -42,10 +42,16 @@ QUESTION_CACHE_SIZE = 50_000
 
 def match_questions(chunk: Chunk) -> tuple[str, ...]:
     """What a customer's question is compared with: an FAQ's question and alternatives, or the
-    title of a corpus record (a question in FAQ-style corpora)."""
+    title of a corpus record that opens with it (a question-and-answer record; an article's
+    name is not a question)."""
     if chunk.questions:
         return chunk.questions
-    if chunk.doc_id and chunk.title and chunk.section is None:
+    if (
+        chunk.doc_id
+        and chunk.title
+        and chunk.section is None
+        and chunk.text.startswith(chunk.title)
+    ):
         return (chunk.title,)
     return ()
 
@@ -320,7 +326,9 @@ class HybridRetriever:
     def _rank_by_question(
         self, vector: NDArray[np.float32], fused: list[tuple[str, float]]
     ) -> tuple[list[tuple[str, float]], dict[str, float]]:
-        """Adds a third ranking to the fused one: the top candidates by question similarity."""
+        """Re-orders the top candidates that have questions by fusing their fused rank with a
+        third ranking, by question similarity. They keep the places they held: the question
+        ranking decides which FAQ comes first, never an FAQ over a document section."""
         top = fused[: self.weights.question_candidates]
         stored = self._store.get([chunk_id for chunk_id, _ in top])
         cosines = {
@@ -329,10 +337,14 @@ class HybridRetriever:
             if chunk_id in stored
             and (cosine := self.question_cosine(vector, stored[chunk_id].chunk)) is not None
         }
-        order = sorted(cosines, key=lambda chunk_id: -cosines[chunk_id])
+        by_question = sorted(cosines, key=lambda chunk_id: -cosines[chunk_id])
         bonus = {
             chunk_id: self.weights.question / (self.weights.rrf_k + rank)
-            for rank, chunk_id in enumerate(order, start=1)
+            for rank, chunk_id in enumerate(by_question, start=1)
         }
-        rescored = [(chunk_id, value + bonus.get(chunk_id, 0.0)) for chunk_id, value in fused]
-        return sorted(rescored, key=lambda item: -item[1]), cosines
+        slots = [i for i, (chunk_id, _) in enumerate(fused) if chunk_id in cosines]
+        reordered = sorted((fused[i] for i in slots), key=lambda item: -(item[1] + bonus[item[0]]))
+        result = list(fused)
+        for slot, (chunk_id, _) in zip(slots, reordered, strict=True):
+            result[slot] = (chunk_id, fused[slot][1])
+        return result, cosines
