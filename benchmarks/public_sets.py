@@ -55,7 +55,9 @@ def covidfaq(source: Path) -> None:
 
 def lcqmc(source: Path) -> None:
     with source.open(encoding="utf-8") as handle:
-        rows = [r for r in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE) if len(r) == 3]
+        rows = [
+            r for r in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE) if len(r) == 3
+        ]
     positives = [r for r in rows if r[2] == "1"][:LCQMC_PAIRS]
     negatives = [r for r in rows if r[2] == "0"][:LCQMC_PAIRS]
     corpus: dict[str, str] = {}

@@ -122,7 +122,8 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     rows = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return rows / norms
+    unit: np.ndarray = rows / norms
+    return unit
 
 
 @dataclass(slots=True, frozen=True)
