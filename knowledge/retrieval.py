@@ -186,6 +186,13 @@ class QueryVectorCache:
         with self._lock:
             self._vectors.clear()
 
+    def preload(self, vectors: Mapping[str, NDArray[np.float32]]) -> None:
+        """Keeps ``vectors`` (text -> embedding computed elsewhere, e.g. in one batch), growing
+        the cache to hold them all."""
+        with self._lock:
+            self._size = max(self._size, len(self._vectors) + len(vectors))
+            self._vectors.update(vectors)
+
 
 class HybridRetriever:
     """Searches one store and its BM25 snapshot.
