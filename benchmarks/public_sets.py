@@ -5,8 +5,8 @@
   ``data/CovidFAQ/query_answer_pairs.json``). Each user question is a query whose relevant
   entry is the FAQ with the same answer.
 - ``lcqmc_zh``: Chinese question matching (LCQMC dev split, Baidu Zhidao questions): the first
-  question of each of 800 positive pairs is an FAQ "question", the second is the query; the
-  first questions of 800 negative pairs are added to the corpus as distractors.
+  question of each of 500 positive pairs is an FAQ "question", the second is the query; the
+  first questions of 500 negative pairs are added to the corpus as distractors.
 
 Queries keep upstream order; benchmarks tune on even rows and report odd rows.
 
@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "data" / "public"
-LCQMC_PAIRS = 800
+LCQMC_PAIRS = 500
 
 
 def write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
