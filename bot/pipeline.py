@@ -20,9 +20,9 @@ from bot.dialogue.actions import DialogueActions
 from bot.dialogue.followup import contextual_query, is_follow_up
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
 from bot.dialogue.routing import (
+    answered_before,
     failure_history,
     knowledge_first,
-    reads_as_follow_up,
     settle_intent,
 )
 from bot.dialogue.session import Session, load_session
@@ -274,9 +274,9 @@ class Pipeline:
             return _offer_human(
                 say("knowledge_unavailable", turn.language), turn.language, AnswerKind.ERROR
             )
-        follow_up = reads_as_follow_up(turn.text, turn.language, turn.session)
+        before = answered_before(turn.text, turn.language, turn.session)
         answer = decide_answer(
-            turn.text, turn.language, passages, self._thresholds, follow_up=follow_up
+            turn.text, turn.language, passages, self._thresholds, answered_before=before
         )
         reply = render_answer(answer, turn.language)
         if self._llm is not None and answer.kind is AnswerKind.PASSAGE:

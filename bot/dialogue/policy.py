@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import jieba
@@ -106,19 +106,22 @@ def decide_answer(
     passages: Sequence[Passage],
     thresholds: Thresholds,
     *,
-    follow_up: bool = False,
+    answered_before: Collection[str] = (),
 ) -> PolicyAnswer:
     """Applies the answer policy to ranked passages (best first).
 
     Args:
         question: the customer's words (for a follow-up, the follow-up alone: the passages
             were found with the previous question added).
-        follow_up: answer with the sentences about what the follow-up changed.
+        answered_before: chunk ids the previous answer quoted, when ``question`` follows it
+            up: if the best passage is one of them, only the sentences about what the
+            follow-up changed are sent ("and for laptops?"), not the same answer again.
     """
     best = pick_passage(question, passages, language)
     if best is None or best.score < thresholds.answer or foreign_subject(question, passages):
         confidence = best.score if best else 0.0
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)
+    follow_up = best.chunk_id in answered_before
     if (
         not follow_up
         and best.answer

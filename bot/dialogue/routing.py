@@ -99,6 +99,15 @@ def reads_as_follow_up(text: str, language: Language, session: Session) -> bool:
     return session.last_user_question() is not None and is_follow_up(text, language)
 
 
+def answered_before(text: str, language: Language, session: Session) -> frozenset[str]:
+    """The chunks the previous answer quoted, when ``text`` follows it up; else nothing."""
+    if not reads_as_follow_up(text, language, session):
+        return frozenset()
+    last = session.last_reply()
+    citations = last.payload.get("citations", []) if last else []
+    return frozenset(str(c.get("chunk_id")) for c in citations if isinstance(c, dict))
+
+
 def knowledge_first(
     text: str, language: Language, understood: Understanding, session: Session
 ) -> bool:

@@ -87,7 +87,11 @@ def test_a_follow_up_gets_the_sentences_about_what_changed() -> None:
         "Phones come with 1 year. Laptops come with 2 years. It starts on delivery. "
         "Keep your order number.",
     )
-    answer = decide_answer("and for laptops?", "en", [warranty], THRESHOLDS, follow_up=True)
+    answer = decide_answer(
+        "and for laptops?", "en", [warranty], THRESHOLDS, answered_before={warranty.chunk_id}
+    )
     assert answer.kind is AnswerKind.PASSAGE
     assert "Laptops come with 2 years." in answer.text
     assert "Keep your order number." not in answer.text
+    other = decide_answer("and for laptops?", "en", [warranty], THRESHOLDS, answered_before={"x"})
+    assert len(other.text) > len(answer.text)  # another entry is answered in full
