@@ -69,8 +69,10 @@ class FusionWeights:
     """Hits each ranking contributes."""
     question: float = 1.0
     """Weight of the question ranking: the best fused candidates ordered by how close the
-    customer's question is to their FAQ question or alternatives (0 turns it off)."""
-    question_candidates: int = 30
+    customer's question is to their FAQ question or alternatives (0 turns it off). 1.0 and
+    10 candidates were chosen on the even-numbered queries of stackfaq_en, covidfaq_en and
+    lcqmc_zh (``benchmarks/results/retrieval_tuning.json``)."""
+    question_candidates: int = 10
     """How many of the best fused candidates the question ranking re-orders."""
 
 
