@@ -136,15 +136,23 @@ def evaluate(kb: KnowledgeBase, queries: Sequence[LabelledQuery]) -> dict[str, A
 def tune(
     kbs: dict[str, KnowledgeBase], queries: dict[str, list[LabelledQuery]]
 ) -> list[dict[str, Any]]:
-    """Grid over the question ranking's weight and depth on the tuning half of each set (the
-    RRF constants stay as tuned before: ``retrieval_tuning.json`` history); hit@1 per set."""
+    """Grid over the fusion constants and the question ranking's weight on the tuning half of
+    each set; hit@1 per set, best mean first."""
     base = FusionWeights()
     grid = []
-    for question, depth in itertools.product((0.0, 0.5, 1.0, 1.5, 2.0, 3.0), (10, 30)):
-        if question == 0.0 and depth != base.question_candidates:
-            continue
-        weights = dataclasses.replace(base, question=question, question_candidates=depth)
-        row: dict[str, Any] = {"question_weight": question, "question_candidates": depth}
+    for rrf_k, bm25, exponent, question in itertools.product(
+        (20.0, 60.0), (0.25, 0.5, 1.0), (1.0, 2.0, 3.0), (0.0, 1.0)
+    ):
+        weights = dataclasses.replace(
+            base, rrf_k=rrf_k, bm25=bm25, bm25_coverage_exponent=exponent, question=question
+        )
+        row: dict[str, Any] = {
+            "rrf_k": rrf_k,
+            "bm25_weight": bm25,
+            "exponent": exponent,
+            "question_weight": question,
+            "question_candidates": base.question_candidates,
+        }
         for name, kb in kbs.items():
             kb.retriever.weights = weights
             tuning = split(queries[name])["tune"]
@@ -269,6 +277,9 @@ def main() -> None:
             best = grid[0]
             chosen = dataclasses.replace(
                 chosen,
+                rrf_k=best["rrf_k"],
+                bm25=best["bm25_weight"],
+                bm25_coverage_exponent=best["exponent"],
                 question=best["question_weight"],
                 question_candidates=best["question_candidates"],
             )
@@ -297,7 +308,13 @@ def main() -> None:
                 "candidates",
             }
         )
-        | {"question_weight": chosen.question, "question_candidates": chosen.question_candidates},
+        | {
+            "rrf_k": chosen.rrf_k,
+            "bm25_weight": chosen.bm25,
+            "bm25_coverage_exponent": chosen.bm25_coverage_exponent,
+            "question_weight": chosen.question,
+            "question_candidates": chosen.question_candidates,
+        },
         "results": results,
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
