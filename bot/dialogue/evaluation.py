@@ -150,7 +150,6 @@ def evaluate_intents(
         "threshold": round(model.threshold, 4),
         "threshold_choice": asdict(model.choice),
         "temperature": round(model.temperature, 4),
-        "knn_weight": model.knn_weight,
         "accuracy": round(float(correct.mean() if has_oos else top1_correct.mean()), 4),
         "in_scope_accuracy": round(float(correct[in_scope].mean()), 4) if in_scope.any() else None,
         "in_scope_accuracy_top1": round(float(top1_correct[in_scope].mean()), 4)

@@ -22,14 +22,6 @@ Training, in order:
    0.98 -> 0.938 / 0.750. Their recall on held-out rows is reported all the same.
 5. The final model is refitted on every training row with the same settings; temperature
    and threshold carry over.
-
-Nearest neighbours next to the linear head: each intent also gets the mean cosine of the
-message to its ``knn_k`` closest training examples, and the two are combined as a product of
-experts, ``logits + knn_weight * KNN_SCALE * neighbour_scores``, before the temperature. The
-weight is chosen with the temperature, by the held-out rows' log loss (step 3), from
-``KNN_WEIGHTS``; 0 leaves the linear head alone. Neighbours catch the phrasings a linear
-boundary over 384 dimensions averages away when an intent has several distinct ways of being
-asked.
 """
 
 from __future__ import annotations
@@ -61,9 +53,6 @@ SMALL_SET_ROWS = 2000
 DEFAULT_THRESHOLD = 0.5
 """Used only when the training data is too small to hold any rows out."""
 RANKING_SIZE = 5
-KNN_SCALE = 20.0
-"""Neighbour cosines differ by hundredths; this puts 0.05 of cosine at one logit."""
-KNN_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
 
 
 def embed_texts(embed: Embedder, texts: Sequence[str], batch_size: int = EMBED_BATCH) -> np.ndarray:
@@ -90,40 +79,6 @@ class TrainingOptions:
     holdout_fraction: float = 0.2
     max_iter: int = 300
     seed: int = 0
-    knn_k: int = 3
-    """Closest training examples per intent whose mean cosine is the neighbour score."""
-    knn_weight: float | None = None
-    """Weight of the neighbour scores; None chooses it on held-out rows, 0 turns them off."""
-
-
-class Neighbours:
-    """Per intent, the mean cosine of a message to its ``k`` closest training examples."""
-
-    def __init__(
-        self, embeddings: np.ndarray, labels: np.ndarray, classes: Sequence[str], k: int
-    ) -> None:
-        self.vectors = _unit_rows(embeddings)
-        self.columns = [np.flatnonzero(labels == name) for name in classes]
-        self.k = k
-
-    def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        sims = _unit_rows(embeddings) @ self.vectors.T
-        out = np.full((len(sims), len(self.columns)), -1.0)
-        for j, columns in enumerate(self.columns):
-            if len(columns) == 0:
-                continue
-            k = min(self.k, len(columns))
-            top = np.partition(sims[:, columns], len(columns) - k, axis=1)[:, -k:]
-            out[:, j] = top.mean(axis=1)
-        return out
-
-
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    rows = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    unit: np.ndarray = rows / norms
-    return unit
 
 
 @dataclass(slots=True, frozen=True)
@@ -183,15 +138,11 @@ class IntentModel:
         classifier: LogisticRegression,
         temperature: float,
         choice: ThresholdChoice,
-        neighbours: Neighbours | None = None,
-        knn_weight: float = 0.0,
     ) -> None:
         self._features = features
         self._classifier = classifier
         self.temperature = temperature
         self.choice = choice
-        self._neighbours = neighbours
-        self.knn_weight = knn_weight
         classes = np.asarray(classifier.classes_)
         self._in_scope = classes != OOS_LABEL
         self.classes: tuple[str, ...] = tuple(str(c) for c in classes)
@@ -208,23 +159,12 @@ class IntentModel:
     def with_threshold(self, threshold: float) -> IntentModel:
         """The same model deciding out-of-scope at ``threshold`` instead."""
         choice = ThresholdChoice(threshold, "given", self.choice.holdout_rows)
-        return IntentModel(
-            self._features,
-            self._classifier,
-            self.temperature,
-            choice,
-            self._neighbours,
-            self.knn_weight,
-        )
+        return IntentModel(self._features, self._classifier, self.temperature, choice)
 
     def probabilities(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities, columns in the order of :attr:`classes`."""
-        logits = _as_2d(
-            self._classifier.decision_function(self._features.transform(embeddings, texts))
-        )
-        if self._neighbours is not None and self.knn_weight > 0:
-            logits = logits + self.knn_weight * KNN_SCALE * self._neighbours.scores(embeddings)
-        return np.asarray(softmax(logits / self.temperature, axis=1))
+        logits = self._classifier.decision_function(self._features.transform(embeddings, texts))
+        return np.asarray(softmax(_as_2d(logits) / self.temperature, axis=1))
 
     def predict(self, embeddings: np.ndarray, texts: Sequence[str]) -> list[IntentPrediction]:
         """One verdict per text: the intent, or None below the threshold or for ``oos``."""
@@ -276,11 +216,10 @@ def _splits(labels: np.ndarray, options: TrainingOptions) -> list[tuple[np.ndarr
 
 def _held_out_logits(
     embeddings: np.ndarray, texts: Sequence[str], labels: np.ndarray, options: TrainingOptions
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Logits and neighbour scores of every held-out row from a model that did not see it,
-    in a fixed class order."""
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Logits of every held-out row from a model that did not see it, in a fixed class order."""
     classes = tuple(str(c) for c in np.unique(labels))
-    rows, logits, neighbour_scores = [], [], []
+    rows, logits = [], []
     for all_train, held in _splits(labels, options):
         train = all_train if options.train_oos_class else all_train[labels[all_train] != OOS_LABEL]
         features, classifier = _fit(
@@ -296,9 +235,7 @@ def _held_out_logits(
             full[:, classes.index(str(name))] = raw[:, column]
         rows.append(held)
         logits.append(full)
-        neighbours = Neighbours(embeddings[train], labels[train], classes, options.knn_k)
-        neighbour_scores.append(neighbours.scores(embeddings[held]))
-    return np.concatenate(rows), np.vstack(logits), np.vstack(neighbour_scores), classes
+    return np.concatenate(rows), np.vstack(logits), classes
 
 
 def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -375,42 +312,19 @@ def _train(
         raise ValueError("at least two in-scope intents are needed")
     keep = np.ones(len(y), dtype=bool) if options.train_oos_class else y != OOS_LABEL
     temperature, choice = 1.0, ThresholdChoice(DEFAULT_THRESHOLD, "default", 0)
-    knn_weight = options.knn_weight if options.knn_weight is not None else 0.0
     if _can_hold_out(y):
-        rows, logits, neighbour_scores, classes = _held_out_logits(embeddings, texts, y, options)
+        rows, logits, classes = _held_out_logits(embeddings, texts, y, options)
         targets = np.array([classes.index(str(label)) for label in y[rows]])
         fit_rows = keep[rows]
         if fit_rows.any():
-            knn_weight, temperature = _fit_combination(
-                logits[fit_rows], neighbour_scores[fit_rows], targets[fit_rows], options
-            )
-        combined = logits + knn_weight * KNN_SCALE * neighbour_scores
-        choice = _choice_from_logits(combined, classes, y[rows], temperature, options)
+            temperature = fit_temperature(logits[fit_rows], targets[fit_rows])
+        choice = _choice_from_logits(logits, classes, y[rows], temperature, options)
     if threshold is not None:
         choice = ThresholdChoice(threshold, "given", choice.holdout_rows)
     kept = np.flatnonzero(keep)
     kept_texts = [texts[int(i)] for i in kept]
     features, classifier = _fit(embeddings[kept], kept_texts, y[kept], options)
-    classes_fitted = [str(c) for c in classifier.classes_]
-    neighbours = Neighbours(embeddings[kept], y[kept], classes_fitted, options.knn_k)
-    return IntentModel(features, classifier, temperature, choice, neighbours, knn_weight)
-
-
-def _fit_combination(
-    logits: np.ndarray, neighbour_scores: np.ndarray, targets: np.ndarray, options: TrainingOptions
-) -> tuple[float, float]:
-    """The neighbour weight and temperature with the lowest held-out log loss."""
-    weights = (options.knn_weight,) if options.knn_weight is not None else KNN_WEIGHTS
-    best: tuple[float, float, float] | None = None
-    for weight in weights:
-        combined = logits + weight * KNN_SCALE * neighbour_scores
-        temperature = fit_temperature(combined, targets)
-        scaled = log_softmax(combined / temperature, axis=1)
-        loss = float(-scaled[np.arange(len(targets)), targets].mean())
-        if best is None or loss < best[0]:
-            best = (loss, weight, temperature)
-    assert best is not None
-    return best[1], best[2]
+    return IntentModel(features, classifier, temperature, choice)
 
 
 def _choice_from_logits(

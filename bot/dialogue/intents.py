@@ -33,7 +33,7 @@ from bot.dialogue.llm_hooks import LLMComplete
 
 log = structlog.get_logger(__name__)
 
-MODEL_VERSION = "2"
+MODEL_VERSION = "1"
 """Bump when the features or training change, so old caches are not reused."""
 
 CACHE_PREFIX = "intents-"

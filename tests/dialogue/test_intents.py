@@ -13,7 +13,6 @@ from bot.dialogue.intent_catalog import (
     IntentPrediction,
     load_intent_catalog,
 )
-from bot.dialogue.intent_model import KNN_WEIGHTS, TrainingOptions, train_intent_model
 from bot.dialogue.intents import IntentClassifier, load_intent_classifier, refine_intent
 from core.errors import ConfigError, LLMError
 from tests.dialogue.conftest import HashingEmbedder
@@ -273,22 +272,3 @@ def test_one_example_per_intent_still_trains_with_the_default_threshold(
     assert classifier.model.choice.method == "default"
     assert classifier.predict("转人工").ranking[0][0] == "human_agent"
 
-
-def test_neighbours_recognise_a_phrasing_the_linear_head_averages_away(
-    embedder: HashingEmbedder,
-) -> None:
-    # "refund" is asked in two unrelated ways; a near copy of the rarer one is still a refund.
-    rows = [(f"where is my parcel number {i}", "order_status") for i in range(8)]
-    rows += [(f"refund my money please {i}", "refund") for i in range(6)]
-    rows += [("退货退款怎么申请", "refund"), ("退货退款怎么操作", "refund")]
-    rows += [(f"hello there friend {i}", "greeting") for i in range(8)]
-    texts = [text for text, _ in rows]
-    labels = [label for _, label in rows]
-    vectors = embedder(texts)
-    model = train_intent_model(texts, labels, vectors)
-    assert model.knn_weight in KNN_WEIGHTS
-    linear = train_intent_model(texts, labels, vectors, TrainingOptions(knn_weight=0.0))
-    assert linear.knn_weight == 0.0
-    question = ["退货退款怎么申请呢"]
-    best = model.predict(embedder(question), question)[0].ranking[0][0]
-    assert best == "refund"
