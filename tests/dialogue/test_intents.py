@@ -271,4 +271,3 @@ def test_one_example_per_intent_still_trains_with_the_default_threshold(
 
     assert classifier.model.choice.method == "default"
     assert classifier.predict("转人工").ranking[0][0] == "human_agent"
-
