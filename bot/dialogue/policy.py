@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import jieba
 
-from bot.dialogue.scope import faq_answers_it, foreign_subject
+from bot.dialogue.scope import faq_answers_it, foreign_subject, shares_a_term
 from core.events import AnswerKind
 from core.text import Language, detect_language
 from core.types import Citation
@@ -132,6 +132,8 @@ def decide_answer(
         return PolicyAnswer(AnswerKind.FAQ, best.answer, (cited,), best.score, best)
     limit = FOLLOW_UP_SENTENCES if follow_up else 3
     text = best_sentences(question, best.answer or best.text, limit)
+    if not follow_up and not shares_a_term(question, text):
+        return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=best.score)
     return PolicyAnswer(AnswerKind.PASSAGE, text, (citation_for(best, text),), best.score, best)
 
 

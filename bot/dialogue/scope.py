@@ -25,7 +25,10 @@ _ZH_OWNER = re.compile(
 )
 _ZH_ELSEWHERE = re.compile(r"别的店|别家|其他(店|平台|商家|网站)")
 _ZH_SELF = ("你们", "我们", "咱们", "您们", "你家", "贵店", "贵司", "这边", "自己", "我的", "星河")
-_EN_NAME = re.compile(r"\b[A-Z][a-zA-Z&+-]*(?:\s+[A-Z][a-zA-Z&+-]*)*(?:'s)?(?!\w)")
+_EN_NAME = re.compile(
+    r"\b(?:[A-Z][a-zA-Z&+-]*|[a-z]+[A-Z][a-zA-Z]*)(?:\s+[A-Z][a-zA-Z&+-]*)*(?:'s)?(?!\w)"
+)
+"""Capitalised words ("Best Buy", "Amazon's") and brand-style camel case ("eBay", "iPhone")."""
 _EN_ELSEWHERE = re.compile(
     r"\b(other|another) (shops?|stores?|sites?|websites?|retailers?)\b", re.IGNORECASE
 )
@@ -93,6 +96,12 @@ QUESTION_WORDS = frozenset(
         "let",
         "say",
         "ask",
+        "支持",
+        "提供",
+        "有没有",
+        "offer",
+        "support",
+        "provide",
     ]
 )
 """Words that shape a question without naming its subject: they need not be in the FAQ."""
@@ -157,6 +166,14 @@ def asks_what_the_faq_asks(question: str, passage: Passage) -> bool:
     asked = " ".join((passage.question or "", *passage.alternatives)).casefold()
     terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
     return any(term in asked for term in terms) or not terms
+
+
+def shares_a_term(question: str, text: str) -> bool:
+    """Does ``text`` contain at least one content word of ``question``? A quoted passage that
+    shares none ("支持。自签收之日起7天内……" for "支持以旧换新吗") answers something else."""
+    folded = text.casefold()
+    terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
+    return not terms or any(term in folded for term in terms)
 
 
 def faq_answers_it(question: str, passage: Passage) -> bool:

@@ -55,7 +55,8 @@ def test_alternative_phrasings_cover_the_customers_words() -> None:
 
 def test_questions_about_another_company_get_dont_know() -> None:
     returns = faq("What is your return policy?", "Returns within 7 days of delivery.")
-    for question in ("What's Amazon's return policy?", "京东的退货政策是怎样的", "别家几天能退款"):
+    questions = ("What's Amazon's return policy?", "京东的退货政策是怎样的", "别家几天能退款")
+    for question in (*questions, "Does eBay refund return shipping?"):
         assert foreign_subject(question, [returns]) is not None, question
         answer = decide_answer(question, "en", [returns], THRESHOLDS)
         assert answer.kind is AnswerKind.DONT_KNOW, question
@@ -95,3 +96,22 @@ def test_a_follow_up_gets_the_sentences_about_what_changed() -> None:
     assert "Keep your order number." not in answer.text
     other = decide_answer("and for laptops?", "en", [warranty], THRESHOLDS, answered_before={"x"})
     assert len(other.text) > len(answer.text)  # another entry is answered in full
+
+
+def test_a_passage_sharing_no_word_with_the_question_is_not_quoted() -> None:
+    returns = Passage(
+        chunk_id="r1",
+        text="支持。自签收之日起7天内可以申请7天无理由退货。",
+        source="faq.csv",
+        title="退货",
+        section=None,
+        kind="doc",
+        score=0.6,
+        language="zh",
+    )
+    assert decide_answer("你们支持以旧换新吗", "zh", [returns], THRESHOLDS).kind is (
+        AnswerKind.DONT_KNOW
+    )
+    assert decide_answer("退货要几天内申请", "zh", [returns], THRESHOLDS).kind is (
+        AnswerKind.PASSAGE
+    )
