@@ -36,24 +36,6 @@ from knowledge.store import FILTER_FIELDS, ChunkStore
 log = structlog.get_logger(__name__)
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
-QUESTION_CACHE_SIZE = 50_000
-"""Question vectors kept in memory (384 floats each: about 75 MB at most)."""
-
-
-def match_questions(chunk: Chunk) -> tuple[str, ...]:
-    """What a customer's question is compared with: an FAQ's question and alternatives, or the
-    title of a corpus record that opens with it (a question-and-answer record; an article's
-    name is not a question)."""
-    if chunk.questions:
-        return chunk.questions
-    if (
-        chunk.doc_id
-        and chunk.title
-        and chunk.section is None
-        and chunk.text.startswith(chunk.title)
-    ):
-        return (chunk.title,)
-    return ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,18 +44,11 @@ class FusionWeights:
 
     rrf_k: float = 20.0
     dense: float = 1.0
-    bm25: float = 0.5
+    bm25: float = 0.25
     bm25_coverage_exponent: float = 1.0
     """0 is plain RRF; 1 scales each BM25 hit's weight by its coverage of the question."""
     candidates: int = 50
     """Hits each ranking contributes."""
-    question: float = 1.0
-    """Weight of the question ranking: the best fused candidates ordered by how close the
-    customer's question is to their FAQ question or alternatives (0 turns it off). 1.0 and
-    10 candidates were chosen on the even-numbered queries of stackfaq_en, covidfaq_en and
-    lcqmc_zh (``benchmarks/results/retrieval_tuning.json``)."""
-    question_candidates: int = 10
-    """How many of the best fused candidates the question ranking re-orders."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -97,9 +72,6 @@ class Hit:
     dense_rank: int | None
     bm25_rank: int | None
     fused: float
-    question_cosine: float | None = None
-    """Cosine between the query and the closest of the chunk's questions (FAQ question,
-    alternatives, a record's title), both embedded as queries; None without one."""
 
 
 def reciprocal_rank_fusion(
@@ -224,9 +196,6 @@ class HybridRetriever:
         self._store = store
         self._lexical = lexical
         self.query_vectors = QueryVectorCache(embedder)
-        # FAQ questions are embedded as queries (e5's "query:" side) the first time they are
-        # candidates: question-to-question similarity is symmetric, question-to-passage is not.
-        self.question_vectors = QueryVectorCache(embedder, size=QUESTION_CACHE_SIZE)
         self._calibration = calibration
         self.weights = weights
         self.mode: RetrievalMode = mode
@@ -292,9 +261,6 @@ class HybridRetriever:
         vector = self.query_vectors.vector(query)
         rankings = self.rankings(query, max(self.weights.candidates, k), filters, mode, lexical)
         fused = self.fuse(rankings)
-        question_cosines: dict[str, float] = {}
-        if rankings.dense and rankings.bm25 and self.weights.question > 0:
-            fused, question_cosines = self._rank_by_question(vector, fused)
         pool_size = max(k, self._rerank_candidates) if self._reranker else k
         pool = fused[:pool_size]
         stored = self._store.get([chunk_id for chunk_id, _ in pool])
@@ -320,40 +286,6 @@ class HybridRetriever:
                     dense_rank=dense_rank.get(chunk_id),
                     bm25_rank=sparse_rank.get(chunk_id),
                     fused=value,
-                    question_cosine=question_cosines.get(chunk_id),
                 )
             )
         return hits
-
-    def question_cosine(self, vector: NDArray[np.float32], chunk: Chunk) -> float | None:
-        """The query's cosine to the closest of the chunk's questions, or None."""
-        questions = match_questions(chunk)
-        if not questions:
-            return None
-        return max(float(np.dot(self.question_vectors.vector(q), vector)) for q in questions)
-
-    def _rank_by_question(
-        self, vector: NDArray[np.float32], fused: list[tuple[str, float]]
-    ) -> tuple[list[tuple[str, float]], dict[str, float]]:
-        """Re-orders the top candidates that have questions by fusing their fused rank with a
-        third ranking, by question similarity. They keep the places they held: the question
-        ranking decides which FAQ comes first, never an FAQ over a document section."""
-        top = fused[: self.weights.question_candidates]
-        stored = self._store.get([chunk_id for chunk_id, _ in top])
-        cosines = {
-            chunk_id: cosine
-            for chunk_id, _ in top
-            if chunk_id in stored
-            and (cosine := self.question_cosine(vector, stored[chunk_id].chunk)) is not None
-        }
-        by_question = sorted(cosines, key=lambda chunk_id: -cosines[chunk_id])
-        bonus = {
-            chunk_id: self.weights.question / (self.weights.rrf_k + rank)
-            for rank, chunk_id in enumerate(by_question, start=1)
-        }
-        slots = [i for i, (chunk_id, _) in enumerate(fused) if chunk_id in cosines]
-        reordered = sorted((fused[i] for i in slots), key=lambda item: -(item[1] + bonus[item[0]]))
-        result = list(fused)
-        for slot, (chunk_id, _) in zip(slots, reordered, strict=True):
-            result[slot] = (chunk_id, fused[slot][1])
-        return result, cosines
