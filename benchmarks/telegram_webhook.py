@@ -41,6 +41,7 @@ from bot.logs import configure_logging  # noqa: E402
 from core.config.channels import TelegramSettings  # noqa: E402
 from core.config.logs import LoggingSettings  # noqa: E402
 from core.types import IncomingMessage, OutgoingMessage  # noqa: E402
+from tests.fakes.runtime import local_runtime  # noqa: E402
 from tests.fakes.server import serve_routes  # noqa: E402
 from tests.fakes.telegram import TOKEN, ApiCall, FakeTelegram, message_update  # noqa: E402
 
@@ -78,7 +79,7 @@ class Deliveries:
         return True
 
 
-async def echo(message: IncomingMessage) -> Sequence[OutgoingMessage]:
+async def echo(message: IncomingMessage, **_: Any) -> Sequence[OutgoingMessage]:
     return [OutgoingMessage(text=f"You said: {message.text}")]
 
 
@@ -149,7 +150,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         api_base_url=fake.base_url,
         max_concurrent_updates=args.concurrency,
     )
-    adapter = TelegramAdapter(settings, handler)
+    runtime = None
+    if kefu is None:  # the echo handler behind the same runtime (inbox, runner, outbox)
+        runtime_cm = local_runtime(handler)
+        runtime = await runtime_cm.__aenter__()
+        adapter = runtime.attach(TelegramAdapter(settings, runtime.runner, runtime.shared))
+    else:
+        adapter = TelegramAdapter(settings, kefu.runner, kefu.shared)
+        kefu.add_adapter(adapter)
     latencies: list[float] = []
     stats: dict[str, int] = defaultdict(int)
     chats = [100_000 + n for n in range(args.customers)]
@@ -183,6 +191,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await fake.stop()
         if kefu is not None:
             await kefu.close()
+        if runtime is not None:
+            await runtime_cm.__aexit__(None, None, None)
     answered = {chat: deliveries.count[chat] for chat in chats}
     expected = args.customers * args.messages
     return {

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 import structlog
 from aiohttp import web
 
-from bot.adapters.base import Adapter, StreamingHandler
+from bot.adapters.base import Adapter, Runner
 from bot.adapters.web.chat import WebChatChannel
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
@@ -21,10 +24,18 @@ from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
 from bot.logs import configure_logging
 from bot.pipeline import Pipeline
-from core.errors import AdapterError
+from bot.runtime.bus import AGENTS, KNOWLEDGE, Bus, LocalBus, make_bus
+from bot.runtime.delivery import Delivery
+from bot.runtime.locks import named_locks
+from bot.runtime.runner import ConversationRunner
+from bot.runtime.upkeep import Upkeep
+from core.events import EventKind
 from core.llm import ChatBackend, make_backend
 from core.settings import KefuSettings
-from core.storage import ConversationStore, Database
+from core.storage import ConversationStore, Database, EventRecord
+from core.storage.inbox import InboxStore
+from core.storage.outbox import EventToRecord, OutboxStore
+from core.storage.shared import SharedValues
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage, utcnow
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import make_embedder
@@ -43,15 +54,35 @@ class Kefu:
     knowledge: KnowledgeBase
     understander: Understander | None = None
     llm: ChatBackend | None = None
+    bus: Bus = field(default_factory=LocalBus)
     admin: AdminCommands = field(init=False)
     handoff: HandoffService = field(init=False)
     feedback: FeedbackService = field(init=False)
     pipeline: Pipeline = field(init=False)
+    inbox: InboxStore = field(init=False)
+    outbox: OutboxStore = field(init=False)
+    shared: SharedValues = field(init=False)
+    delivery: Delivery = field(init=False)
+    runner: ConversationRunner = field(init=False)
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    _upkeep: Upkeep | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        server = self.settings.server
+        self.inbox = InboxStore(self.db)
+        self.outbox = OutboxStore(self.db)
+        self.shared = SharedValues(self.db)
+        self.delivery = Delivery(
+            self.outbox,
+            self.adapters,
+            named_locks(self.db.engine, "delivery"),
+            self.bus,
+            retry_window=timedelta(seconds=server.delivery_retry_s),
+        )
         self.admin = AdminCommands(self.knowledge, self.deliver)
         self.handoff = install_handoff(self)
+        self.bus.subscribe(AGENTS, self.handoff.hub.on_note)
+        self.bus.subscribe(KNOWLEDGE, self._knowledge_changed)
         self.feedback = FeedbackService(
             self.settings.feedback, self.store, self.db, self.knowledge.add_faq
         )
@@ -65,6 +96,16 @@ class Kefu:
             understander=self.understander,
             dialogue=self._dialogue_actions(),
             llm=self.llm,
+        )
+        self.runner = ConversationRunner(
+            self.inbox,
+            self.outbox,
+            self.store,
+            self.pipeline.handle,
+            named_locks(self.db.engine, "conversation"),
+            self.bus,
+            rate_limit_per_minute=self.settings.rate_limit_per_minute,
+            max_concurrent_turns=server.max_concurrent_turns,
         )
 
     def _dialogue_actions(self) -> DialogueActions | None:
@@ -91,9 +132,15 @@ class Kefu:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.database_url)
         await db.upgrade()
+        bus = make_bus(db.url)
+        await bus.start()
         embedder = CachedQueryEmbedder(make_embedder(settings.knowledge))
         knowledge = await asyncio.to_thread(
-            KnowledgeBase.open, settings.knowledge, settings.data_dir, embedder
+            KnowledgeBase.open,
+            settings.knowledge,
+            settings.data_dir,
+            embedder,
+            database_url=settings.database_url,
         )
         if await asyncio.to_thread(knowledge.is_empty):
             log.info(
@@ -101,12 +148,13 @@ class Kefu:
             )
             report = await asyncio.to_thread(knowledge.reload)
             log.info("kb.first_start.ingested", chunks=report.chunks, failed=len(report.failed))
+        knowledge.on_changed = _publisher(bus, KNOWLEDGE, asyncio.get_running_loop())
         understander = await build_understander(settings, db, knowledge)
         llm = make_backend(settings.llm)
-        app = cls(settings, db, ConversationStore(db), knowledge, understander, llm)
-        app.add_adapter(RestChannel(app.pipeline.handle))
-        app.add_adapter(WebChatChannel(app.pipeline.handle))
-        for adapter in platform_adapters(settings, app.pipeline.handle):
+        app = cls(settings, db, ConversationStore(db), knowledge, understander, llm, bus)
+        app.add_adapter(RestChannel(app.runner, app.outbox))
+        app.add_adapter(WebChatChannel(app.runner, app.outbox))
+        for adapter in platform_adapters(settings, app.runner, app.shared):
             app.add_adapter(adapter)
         return app
 
@@ -114,48 +162,101 @@ class Kefu:
         self.adapters[adapter.platform] = adapter
 
     async def handle(self, message: IncomingMessage) -> list[OutgoingMessage]:
-        return await self.pipeline.handle(message)
+        """Answers one message through the runner, as a pull channel would (tests, tools)."""
+        return [entry.message for entry in await self.runner.handle(message)]
 
-    async def deliver(self, key: ConversationKey, message: OutgoingMessage) -> None:
-        """Sends ``message`` to a conversation later, on the customer's own platform.
+    async def deliver(
+        self,
+        key: ConversationKey,
+        message: OutgoingMessage,
+        *,
+        record: EventToRecord | None = None,
+    ) -> EventRecord | None:
+        """Sends ``message`` to a conversation later, on the customer's own platform, through
+        the outbox (stored first; retried when the platform fails for a moment).
+
+        Returns:
+            The event recorded with it, when ``record`` says which.
 
         Raises:
-            AdapterError: when no adapter serves the conversation's platform.
+            StorageError: the message could not be stored.
         """
-        adapter = self.adapters.get(key.platform)
-        if adapter is None:
-            raise AdapterError(f"no channel is running for platform {key.platform!r}")
-        await adapter.send(key, message)
+        source = "agent" if record and record.kind == EventKind.AGENT_MESSAGE else "system"
+        return await self.delivery.enqueue(key, message, source=source, record=record)
 
-    def web_app(self) -> web.Application:
-        """The one aiohttp server that mounts every channel's routes."""
-        app = web.Application(client_max_size=self.settings.server.max_request_bytes)
+    async def publish_to_agents(self, note: dict[str, Any]) -> None:
+        await self.bus.publish(AGENTS, note)
+
+    async def _knowledge_changed(self, note: dict[str, Any]) -> None:
+        """Another worker (or this one) changed the knowledge base: catch up at once."""
+        if note.get("generation") != self.knowledge.generation:
+            await asyncio.to_thread(self.knowledge.refresh_if_changed)
+
+    def routes(self) -> list[web.RouteDef]:
+        """Every channel's, the agent workspace's and the admin pages' routes."""
         routes: list[web.RouteDef] = []
         for adapter in self.adapters.values():
             routes.extend(adapter.routes())
-        app.add_routes(routes)
-        app.add_routes(self.handoff.routes())
-        app.add_routes(self.feedback.routes())
+        routes.extend(self.handoff.routes())
+        routes.extend(self.feedback.routes())
+        return routes
+
+    def web_app(self) -> web.Application:
+        """The one aiohttp server that mounts every channel's routes (tests and tools; the
+        server itself starts listening before this object exists, see ``bot.server``)."""
+        app = web.Application(client_max_size=self.settings.server.max_request_bytes)
+        app.add_routes(self.routes())
         app.on_shutdown.append(self._disconnect_agents)
         app.router.add_get("/healthz", _health)
         return app
 
-    async def start_adapters(self) -> None:
+    async def start(self) -> None:
+        """Starts the channels (a platform that is down is retried in the background) and
+        the upkeep: delivery retries, orphaned messages, retention."""
+        self._upkeep = Upkeep(self, self.settings.server)
+        self._upkeep.start()
         for adapter in self.adapters.values():
-            await adapter.start()
+            await self._upkeep.start_adapter(adapter)
         await self.handoff.start()
 
+    async def start_adapters(self) -> None:
+        await self.start()
+
+    async def drain(self, grace_s: float) -> None:
+        """Stops taking messages, finishes the turns in flight and sends what is due, within
+        ``grace_s`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        for adapter in self.adapters.values():
+            stop_receiving = getattr(adapter, "stop_receiving", None)
+            if stop_receiving is not None:
+                await stop_receiving()
+        await self.runner.drain(grace_s)
+        await self.delivery.flush(max(deadline - loop.time(), 0.0))
+
     async def _disconnect_agents(self, app: web.Application) -> None:
+        await self.close_sockets()
+
+    async def close_sockets(self) -> None:
+        """Closes agents' and customers' WebSockets (at shutdown, so it is quick); the pages
+        reconnect to another worker by themselves."""
         await self.handoff.disconnect_agents()
+        web_chat = self.adapters.get("web")
+        if web_chat is not None:
+            await web_chat.stop()
 
     async def close(self) -> None:
+        if self._upkeep is not None:
+            await self._upkeep.stop()
         await self.admin.wait_for_reload()
         await self.handoff.close()
         if self.llm is not None:
             await self.llm.close()
         for adapter in self.adapters.values():
             await adapter.stop()
+        await self.bus.close()
         await self.db.dispose()
+        self.knowledge.close()
 
 
 async def build_understander(
@@ -178,22 +279,35 @@ async def build_understander(
     )
 
 
-def platform_adapters(settings: KefuSettings, handler: StreamingHandler) -> list[Adapter]:
+def platform_adapters(
+    settings: KefuSettings, runner: Runner, shared: SharedValues
+) -> list[Adapter]:
     """The enabled platform channels; each SDK is imported only when its channel is on."""
     adapters: list[Adapter] = []
     if settings.telegram.enabled:
         from bot.adapters.telegram import TelegramAdapter
 
-        adapters.append(TelegramAdapter(settings.telegram, handler))
+        adapters.append(TelegramAdapter(settings.telegram, runner, shared))
     if settings.discord.enabled:
         from bot.adapters.discord import DiscordAdapter
 
-        adapters.append(DiscordAdapter(settings.discord, handler))
+        adapters.append(DiscordAdapter(settings.discord, runner, shared))
     if settings.wecom.enabled:
         from bot.adapters.wecom import WeComAdapter
 
-        adapters.append(WeComAdapter(settings.wecom, handler))
+        adapters.append(WeComAdapter(settings.wecom, runner, shared))
     return adapters
+
+
+def _publisher(bus: Bus, topic: str, loop: asyncio.AbstractEventLoop) -> Callable[[int], None]:
+    """A hook for the knowledge base, which changes in a worker thread: the note goes out on
+    the bus from the event loop."""
+
+    def publish(generation: int) -> None:
+        note = {"generation": generation}
+        loop.call_soon_threadsafe(lambda: loop.create_task(bus.publish(topic, note)))
+
+    return publish
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -101,7 +101,9 @@ def open_kb() -> Any:
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return KnowledgeBase.open(settings.knowledge, settings.data_dir)
+    return KnowledgeBase.open(
+        settings.knowledge, settings.data_dir, database_url=settings.database_url
+    )
 
 
 def report_dict(report: Any) -> dict[str, Any]:

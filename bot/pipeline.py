@@ -1,7 +1,8 @@
 """One pipeline for every message from every channel, as small steps in a fixed order.
 
-dedupe -> rate limit -> per-conversation lock -> load session -> admin command ->
-(handoff gate) -> understand -> decide -> answer -> persist -> (the adapter sends)
+(the conversation runner: record, rate limit, one turn at a time) -> load session -> admin
+command -> (handoff gate) -> understand -> decide -> answer -> log -> (the runner commits the
+turn with its outbox rows; delivery sends them)
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from bot.dialogue.understanding import Understander, Understanding
 from bot.feedback.service import FeedbackService
 from bot.feedback.transcript import KNOWLEDGE_ANSWERS
 from bot.generation import generated_answer
-from bot.guards import ConversationLocks, CustomerRateLimiter
 from bot.handoff import HandoffService
 from bot.messages import human_button, say
 from core.errors import KnowledgeError, StorageError
@@ -38,6 +38,7 @@ from core.events import AnswerKind, EventKind
 from core.llm import ChatBackend
 from core.settings import KefuSettings
 from core.storage import ConversationStore
+from core.storage.outbox import new_reply_id
 from core.text import Language, clean_text, detect_language
 from core.types import IncomingMessage, OutgoingMessage, StreamSink
 from knowledge.rag_chain import rewrite_question
@@ -89,8 +90,6 @@ class Pipeline:
         self._knowledge = knowledge
         self._admin = admin
         self._handoff = handoff
-        self._locks = ConversationLocks()
-        self._limiter = CustomerRateLimiter(settings.rate_limit_per_minute)
         self._thresholds = Thresholds(
             faq=settings.knowledge.faq_threshold, answer=settings.knowledge.answer_threshold
         )
@@ -100,27 +99,16 @@ class Pipeline:
     ) -> list[OutgoingMessage]:
         """Answers ``message``. Never raises: failures become a polite apology.
 
+        The conversation runner calls it inside a turn scope, one message of a conversation
+        at a time, after recording and rate-limiting it; what is logged here commits with
+        the replies.
+
         Args:
             message: the customer's message.
             stream: awaited with the pieces of a generated answer as the model writes them;
                 the first returned message is then the final answer that replaces them.
         """
-        language = detect_language(message.text)
-        if not await self._is_first_delivery(message):
-            log.info("pipeline.duplicate_dropped", message_id=message.message_id)
-            return []
-        if not await self._limiter.allow(message.key):
-            log.info("pipeline.rate_limited", conversation=message.key.as_str())
-            return [OutgoingMessage(say("rate_limited", language))]
-        async with self._locks.hold(message.key):
-            return await self._handle_in_order(message, language, stream)
-
-    async def _is_first_delivery(self, message: IncomingMessage) -> bool:
-        try:
-            return await self._store.claim_message(message.key.platform, message.message_id)
-        except StorageError:
-            log.exception("pipeline.dedupe_unavailable", message_id=message.message_id)
-            return True
+        return await self._handle_in_order(message, detect_language(message.text), stream)
 
     async def _handle_in_order(
         self, message: IncomingMessage, language: Language, stream: StreamSink | None
@@ -145,8 +133,7 @@ class Pipeline:
         except Exception:
             log.exception("pipeline.failed", **turn.log_context)
             replies = [_apology(language)]
-        await self._record_replies(turn, replies)
-        return replies
+        return await self._record_replies(turn, replies)
 
     async def _respond(self, turn: Turn) -> list[OutgoingMessage]:
         if not turn.text:
@@ -288,8 +275,14 @@ class Pipeline:
             reply = dataclasses.replace(reply, buttons=buttons)
         return reply
 
-    async def _record_replies(self, turn: Turn, replies: Sequence[OutgoingMessage]) -> None:
+    async def _record_replies(
+        self, turn: Turn, replies: Sequence[OutgoingMessage]
+    ) -> list[OutgoingMessage]:
+        """Logs the replies, each with the id that ratings and receipts refer to."""
+        recorded = []
         for reply in replies:
+            reply = with_reply_id(reply)
+            recorded.append(reply)
             try:
                 await self._store.append_event(
                     turn.message.key,
@@ -299,6 +292,13 @@ class Pipeline:
                 )
             except StorageError:
                 log.exception("pipeline.reply_not_recorded", **turn.log_context)
+        return recorded
+
+
+def with_reply_id(reply: OutgoingMessage) -> OutgoingMessage:
+    if reply.custom.get("reply_id"):
+        return reply
+    return dataclasses.replace(reply, custom={**reply.custom, "reply_id": new_reply_id()})
 
 
 def reply_payload(reply: OutgoingMessage) -> dict[str, Any]:

@@ -1,38 +1,132 @@
-"""``kefu serve``: run the bot with every enabled channel on one aiohttp server."""
+"""``kefu serve``: every channel on one aiohttp server, listening from the first moment.
+
+``/healthz`` answers at once (the process is alive); ``/readyz`` is 503 ``starting`` until the
+knowledge base and models are loaded, 200 ``ready`` then, and 503 ``draining`` after SIGTERM
+or Ctrl-C, when the worker stops taking messages, finishes the turns in flight, sends what is
+due and exits 0 within ``server.shutdown_grace_s``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import time
 
 import structlog
 from aiohttp import web
+from sqlalchemy import text
 
 from bot.app import Kefu
 from core.settings import KefuSettings
 
 log = structlog.get_logger(__name__)
 
+CHECK_TIMEOUT_S = 2.0
+
+
+class Gate:
+    """Routes requests to the bot once it is loaded; until then, and while draining, only
+    the health endpoints answer."""
+
+    def __init__(self) -> None:
+        self.state = "starting"
+        self.kefu: Kefu | None = None
+        self._router: web.UrlDispatcher | None = None
+
+    def open(self, kefu: Kefu) -> None:
+        router = web.UrlDispatcher()
+        router.add_routes(kefu.routes())
+        self.kefu = kefu
+        self._router = router
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def ready(self, request: web.Request) -> web.Response:
+        if self.state != "ready" or self.kefu is None:
+            return web.json_response({"status": self.state}, status=503)
+        failed = await _failed_checks(self.kefu)
+        if failed:
+            return web.json_response({"status": "degraded", "failed": failed}, status=503)
+        return web.json_response({"status": "ready"})
+
+    async def forward(self, request: web.Request) -> web.StreamResponse:
+        if self._router is None:
+            return web.json_response({"error": "starting, try again shortly"}, status=503)
+        match = await self._router.resolve(request)
+        match.add_app(request.app)
+        match.freeze()
+        request._match_info = match  # what aiohttp's own dispatch does for a route
+        response: web.StreamResponse = await match.handler(request)
+        return response
+
+    async def close_sockets(self, app: web.Application) -> None:
+        if self.kefu is not None:
+            await self.kefu.close_sockets()
+
 
 async def serve(settings: KefuSettings, *, ready: asyncio.Event | None = None) -> None:
-    """Runs until cancelled (Ctrl-C)."""
+    """Runs until SIGTERM or Ctrl-C, then drains and returns."""
     started = time.perf_counter()
-    kefu = await Kefu.create(settings)
-    runner = web.AppRunner(kefu.web_app(), access_log=None)
+    gate = Gate()
+    app = web.Application(client_max_size=settings.server.max_request_bytes)
+    app.router.add_get("/healthz", gate.health)
+    app.router.add_get("/readyz", gate.ready)
+    app.router.add_route("*", "/{tail:.*}", gate.forward)
+    app.on_shutdown.append(gate.close_sockets)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
+    await site.start()
+    stop = _stop_on_signals()
+    kefu: Kefu | None = None
     try:
-        await site.start()
-        await kefu.start_adapters()
-        url = f"http://{settings.server.host}:{settings.server.port}/"
-        log.info("server.ready", url=url, seconds=round(time.perf_counter() - started, 2))
-        print(
-            f"\nKefu is ready. Open {url} to chat, or POST to {url}webhooks/rest/webhook",
-            flush=True,
-        )
+        kefu = await Kefu.create(settings)
+        gate.open(kefu)
+        await kefu.start()
+        gate.state = "ready"
+        _announce(settings, started)
         if ready:
             ready.set()
-        await asyncio.Event().wait()
+        await stop.wait()
+        gate.state = "draining"
+        log.info("server.draining", grace_s=settings.server.shutdown_grace_s)
+        await kefu.drain(settings.server.shutdown_grace_s)
     finally:
         await runner.cleanup()
-        await kefu.close()
+        if kefu is not None:
+            await kefu.close()
+        log.info("server.stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+def _announce(settings: KefuSettings, started: float) -> None:
+    url = f"http://{settings.server.host}:{settings.server.port}/"
+    log.info("server.ready", url=url, seconds=round(time.perf_counter() - started, 2))
+    print(
+        f"\nKefu is ready. Open {url} to chat, or POST to {url}webhooks/rest/webhook",
+        flush=True,
+    )
+
+
+async def _failed_checks(kefu: Kefu) -> list[str]:
+    failed = []
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S), kefu.db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        failed.append("database")
+    try:
+        await asyncio.wait_for(asyncio.to_thread(kefu.knowledge.check_store), CHECK_TIMEOUT_S)
+    except Exception:
+        failed.append("knowledge")
+    return failed

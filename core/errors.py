@@ -39,3 +39,22 @@ class AdapterError(KefuError):
 
 class PermissionDenied(KefuError):
     """Someone asked for an action they are not allowed to take."""
+
+
+class TransientDeliveryError(AdapterError):
+    """The platform did not take a message this time (network, 5xx, busy, flood control); the
+    outbox sends it again later.
+
+    Args:
+        message: what went wrong, without secrets.
+        retry_after: seconds the platform asked us to wait, when it said so.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotConnected(AdapterError):
+    """The customer's channel is not reachable from this worker right now (no open socket);
+    the message stays in the outbox for when they are."""

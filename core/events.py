@@ -38,6 +38,10 @@ class EventKind(StrEnum):
     ADMIN_COMMAND = "admin_command"
     """payload: {"command", "allowed": bool, "result"}"""
 
+    DELIVERY_FAILED = "delivery_failed"
+    """payload: {"outbox_id", "reply_id", "error", "attempts", "source"}; text: the message
+    that could not be delivered to the customer's platform (agents see it in the workspace)."""
+
     SYSTEM = "system"
     """payload: {"event", ...}: errors and other system notes (e.g. "knowledge_unavailable")."""
 

@@ -34,6 +34,30 @@ class ServerSettings(BaseModel):
         default=4000, description="Longer customer messages are refused politely, not truncated."
     )
     max_request_bytes: int = Field(default=1_048_576, description="REST/WebSocket body limit.")
+    max_concurrent_turns: int = Field(
+        default=8,
+        ge=1,
+        description="Turns one worker answers at once; more wait (each may hold a database "
+        "connection for its conversation lock).",
+    )
+    shutdown_grace_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="On SIGTERM or Ctrl-C: how long to finish turns in flight and send what "
+        "is due before exiting.",
+    )
+    delivery_retry_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long a reply that a platform refused for a moment (network, 5xx, busy, "
+        "flood control) is retried before it is marked failed and shown to agents.",
+    )
+    message_retention_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="Answered inbox records and sent outbox messages older than this are "
+        "deleted (the event log keeps the conversation).",
+    )
 
 
 class StorageSettings(BaseModel):
@@ -130,6 +154,12 @@ class KnowledgeSettings(BaseModel):
         default=0.26,
         description="Calibrated relevance below which the bot says it does not know and "
         "offers a human.",
+    )
+    refresh_interval_s: float = Field(
+        default=10.0,
+        description="How often each worker checks the knowledge generation in the database (one "
+        "small query) and rebuilds its BM25/FAQ index when another process changed the "
+        "knowledge, e.g. `kefu kb ingest`; 0 turns the check off.",
     )
 
 

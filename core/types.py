@@ -101,6 +101,33 @@ class IncomingMessage:
     parts: tuple[str, ...] = ()
     """Kinds of non-text parts (``"photo"``, ``"file"``); the bot answers text only for now."""
     raw: Mapping[str, JSONValue] = field(default_factory=dict)
+    """The platform's payload as JSON. ``raw["reply_to"]``, when an adapter sets it, is the
+    message id the answers should refer to (None: none); by default the message itself."""
+
+    def to_json(self) -> dict[str, JSONValue]:
+        """What the durable inbox stores, so another worker can answer it after a crash."""
+        return {
+            "message_id": self.message_id,
+            "key": self.key.as_str(),
+            "text": self.text,
+            "sender_name": self.sender_name,
+            "timestamp": self.timestamp.isoformat(),
+            "parts": list(self.parts),
+            "raw": dict(self.raw),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSONValue]) -> IncomingMessage:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            message_id=str(data["message_id"]),
+            key=ConversationKey.parse(str(data["key"])),
+            text=str(data["text"]),
+            sender_name=data.get("sender_name"),
+            timestamp=datetime.fromisoformat(str(data["timestamp"])),
+            parts=tuple(data.get("parts") or ()),
+            raw=dict(data.get("raw") or {}),
+        )
 
 
 @dataclass(slots=True, frozen=True)
@@ -113,3 +140,29 @@ class OutgoingMessage:
     intent: str | None = None
     custom: Mapping[str, JSONValue] = field(default_factory=dict)
     """Extra machine-readable data: handoff state, answer kind, confidence."""
+    reply_to: str | None = None
+    """The platform message id this answers; adapters that thread replies (Telegram groups)
+    use it, the others ignore it."""
+
+    def to_json(self) -> dict[str, JSONValue]:
+        """What the durable outbox stores until the platform has taken the message."""
+        return {
+            "text": self.text,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+            "citations": [c.to_json() for c in self.citations],
+            "intent": self.intent,
+            "custom": dict(self.custom),
+            "reply_to": self.reply_to,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSONValue]) -> OutgoingMessage:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            text=str(data["text"]),
+            buttons=tuple(Button(str(b["title"]), str(b["payload"])) for b in data["buttons"]),
+            citations=tuple(Citation(**c) for c in data["citations"]),
+            intent=data.get("intent"),
+            custom=dict(data.get("custom") or {}),
+            reply_to=data.get("reply_to"),
+        )

@@ -1,34 +1,39 @@
 """The knowledge base: what the bot, the admin commands and the CLI call.
 
 Sync APIs (the async pipeline calls them through ``asyncio.to_thread``). Searches may run from
-many threads at once; changes (ingest, reload, add, delete) take one lock and run one at a time.
-A change embeds first, then writes new chunks, then deletes stale ones, then swaps in the new
-BM25 snapshot, and writes the manifest last: if it fails anywhere, the previous index keeps
-answering and the next reload finishes the job.
+many threads at once. Changes (ingest, reload, add, delete) run one at a time across every
+process on the database (the writer lock of ``knowledge.state``): a change reads the manifest
+and additions from the database, embeds, writes new chunks to Chroma, deletes stale ones, swaps
+in the new BM25 snapshot, then writes the manifest and moves the knowledge generation in one
+transaction. If it fails anywhere, the previous index keeps answering and the next reload
+finishes the job.
+
+Several workers share one database and one Chroma: each keeps its BM25/FAQ matcher (the
+lexical index) in memory, and :meth:`KnowledgeBase.refresh_if_changed` rebuilds it from Chroma
+when the generation moved. Call it when another worker says knowledge changed (the
+``on_changed`` hook of the worker that changed it), and periodically
+(:func:`knowledge.refresh.keep_fresh`), since ``kefu kb ingest`` publishes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import functools
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import structlog
 
-from core.errors import InputError, KnowledgeError, LoaderError
+from core.errors import KnowledgeError, LoaderError
 from core.settings import KnowledgeSettings
-from core.text import detect_language
 from knowledge.calibration import calibration_for
 from knowledge.chunking import Chunk, Chunker
 from knowledge.embeddings import Embedder, embed_or_raise, make_embedder
 from knowledge.lexical import ChunkFields, LexicalIndex, TokenCache
 from knowledge.loaders import LoadedSource, load_source
-from knowledge.loaders.faq import question_key
-from knowledge.manifest import Manifest, SourceEntry, file_sha256, write_atomic
+from knowledge.manifest import SourceEntry, file_sha256
 from knowledge.retrieval import (
     CrossEncoderReranker,
     FusionWeights,
@@ -36,11 +41,26 @@ from knowledge.retrieval import (
     HybridRetriever,
     RetrievalMode,
 )
-from knowledge.sources import ADDITIONS_FILE, ChangePlan, plan_ingest, plan_reload
+from knowledge.sources import ChangePlan, plan_ingest, plan_reload
+from knowledge.state import ADDITIONS_SOURCE, KnowledgeState
+from knowledge.state.additions import (
+    ADDITION_PREFIX,
+    additions_digest,
+    additions_source,
+    new_addition,
+)
+from knowledge.state.legacy import import_data_dir_files
 from knowledge.store import ChunkStore, make_client
 from knowledge.types import IngestReport, KBStats, Passage
 
-__all__ = ["ADDITIONS_FILE", "KnowledgeBase", "collection_name"]
+__all__ = ["ADDITIONS_FILE", "ADDITIONS_SOURCE", "KnowledgeBase", "OnChanged", "collection_name"]
+
+ADDITIONS_FILE = ADDITIONS_SOURCE
+"""The FAQ additions' source name (kept from when they lived in a data-folder file)."""
+
+OnChanged = Callable[[int], None]
+"""Called with the new generation after this process changed the knowledge (in the thread that
+made the change: hand it to the event loop with ``loop.call_soon_threadsafe``)."""
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +75,14 @@ class KnowledgeBase:
     """Chunks from the source folders, searchable by meaning and by words.
 
     Build with :meth:`open`.
+
+    Args:
+        settings: Knowledge settings.
+        data_dir: Where the embedded Chroma and this process's caches live.
+        embedder: Embeds passages and queries.
+        store: The Chroma collection.
+        state: The manifest, additions and generation in the database.
+        on_changed: Called with the new generation after each change this process made.
     """
 
     def __init__(
@@ -63,13 +91,17 @@ class KnowledgeBase:
         data_dir: Path,
         embedder: Embedder,
         store: ChunkStore,
+        state: KnowledgeState,
+        on_changed: OnChanged | None = None,
     ) -> None:
         self.settings = settings
         self.data_dir = data_dir
         self.embedder = embedder
+        self.on_changed = on_changed
         self._store = store
+        self._state = state
+        self._generation = -1
         self._chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-        self._manifest = Manifest.load(data_dir / f"kb_manifest.{store.name}.json")
         self._tokens = TokenCache(data_dir / "lexical" / f"{store.name}.npz")
         self._tokens.load()
         self._write_lock = threading.Lock()
@@ -98,27 +130,76 @@ class KnowledgeBase:
 
     @classmethod
     def open(
-        cls, settings: KnowledgeSettings, data_dir: Path, embedder: Embedder | None = None
+        cls,
+        settings: KnowledgeSettings,
+        data_dir: Path,
+        embedder: Embedder | None = None,
+        *,
+        database_url: str | None = None,
+        on_changed: OnChanged | None = None,
     ) -> KnowledgeBase:
-        """Opens (or creates) the index in ``data_dir``; ingests nothing.
+        """Opens (or creates) the index; ingests nothing.
+
+        Manifest and FAQ additions that older versions kept in ``data_dir`` are imported into
+        the database once, then renamed ``*.imported``.
 
         Args:
             settings: Knowledge settings.
-            data_dir: Where the embedded Chroma, the manifest and caches live.
+            data_dir: Where the embedded Chroma and caches live.
             embedder: Overrides ``settings.embedder`` (tests, benchmarks).
+            database_url: The application's database (``KefuSettings.database_url``); default:
+                SQLite ``kefu.db`` in ``data_dir``, as the application's own default.
+            on_changed: Called with the new generation after each change made here.
 
         Raises:
             VectorStoreError: Chroma cannot be opened or reached.
+            StorageError: The database cannot be opened or migrated.
             ConfigError: The configured embedder cannot be built.
         """
         data_dir.mkdir(parents=True, exist_ok=True)
         embedder = embedder or make_embedder(settings)
         client = make_client(settings.chroma_url, data_dir)
         store = ChunkStore(client, collection_name(settings.collection, embedder.name))
-        kb = cls(settings, data_dir, embedder, store)
-        kb._refresh_lexical()
+        url = database_url or f"sqlite+aiosqlite:///{(data_dir / 'kefu.db').resolve()}"
+        state = KnowledgeState.open(url, store.name)
+        kb = cls(settings, data_dir, embedder, store, state, on_changed)
+        with kb._write_lock, state.writing():
+            import_data_dir_files(state, data_dir)
+        kb.refresh_if_changed()
         log.info("kb.opened", collection=store.name, chunks=len(kb._lexical))
         return kb
+
+    def close(self) -> None:
+        """Closes the database and Chroma connections (the object must not be used afterwards)."""
+        self._state.close()
+        self._store.close()
+
+    @property
+    def generation(self) -> int:
+        """The knowledge generation this process's lexical index was built at."""
+        return self._generation
+
+    def refresh_if_changed(self) -> bool:
+        """Rebuilds the lexical index from Chroma if another process changed the knowledge.
+
+        One small SELECT when nothing changed. Skipped while this process is changing the
+        knowledge itself (that change rebuilds the index when it ends).
+
+        Returns:
+            Whether the index was rebuilt.
+
+        Raises:
+            StorageError: The database cannot be read.
+            VectorStoreError: Chroma cannot be read; the previous index keeps answering.
+        """
+        if self._state.generation() == self._generation:
+            return False
+        if not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            return self._catch_up()
+        finally:
+            self._write_lock.release()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -172,6 +253,14 @@ class KnowledgeBase:
             collection=self._store.name,
         )
 
+    def check_store(self) -> int:
+        """Asks the vector store for its chunk count (readiness checks: is Chroma reachable?).
+
+        Raises:
+            VectorStoreError: Chroma cannot be reached.
+        """
+        return self._store.count()
+
     def sources(self) -> dict[str, int]:
         """Chunk count per source."""
         counts: dict[str, int] = {}
@@ -191,124 +280,137 @@ class KnowledgeBase:
             KnowledgeError: Embedding or the vector store failed; the index is unchanged.
         """
         plan = plan_ingest(paths, self.settings.source_dirs, self.settings.exclude)
-        with self._write_lock:
-            return self._apply(plan)
+        return self._change(lambda: plan)
 
     def reload(self) -> IngestReport:
         """Brings the index in line with the source folders, re-embedding only what changed.
 
-        Sources are the files under ``source_dirs``, files added with :meth:`ingest`, and the
-        FAQ additions file. Removed files lose their chunks; files that fail to parse keep their
-        previous chunks and are listed in ``failed``.
+        Sources are the files under ``source_dirs``, files added with :meth:`ingest` (by any
+        process on this database), and the FAQ additions. Removed files lose their chunks;
+        files that fail to parse keep their previous chunks and are listed in ``failed``.
 
         Raises:
             KnowledgeError: Embedding or the vector store failed; the previous index answers.
         """
-        with self._write_lock:
-            plan = plan_reload(
+
+        def plan() -> ChangePlan:
+            found = plan_reload(
                 self.settings.source_dirs,
                 self.settings.exclude,
-                self._manifest,
+                self._state.sources(),
                 {f.source for f in self._lexical.fields},
-                self.data_dir,
+                self._state.host,
             )
-            return self._apply(plan)
+            found.additions = self._state.additions()
+            return found
+
+        return self._change(plan)
 
     def add_faq(self, question: str, answer: str, category: str | None = None) -> str:
-        """Adds one FAQ entry, searchable at once and kept across reloads.
+        """Adds one FAQ entry, searchable at once, kept across reloads, seen by every worker.
 
-        The entry is appended to ``kb_additions.jsonl`` in the data folder (an entry with the
-        same question is replaced), then indexed.
+        The entry is saved in the database (an entry with the same question is replaced),
+        then indexed.
 
         Returns:
-            The new chunk's id.
+            The entry's id (``added-...``), which ``/kb delete`` accepts.
 
         Raises:
             InputError: Empty question or answer.
             KnowledgeError: The entry was saved but could not be indexed; a reload retries.
         """
-        question, answer = question.strip(), answer.strip()
-        if not question or not answer:
-            raise InputError("an FAQ entry needs a question and an answer")
-        key = question_key(question)
-        entry = {
-            "id": "added-" + hashlib.sha1(key.encode()).hexdigest()[:10],
-            "question": question,
-            "answer": answer,
-            "category": category,
-            "language": detect_language(question),
-        }
-        path = self.data_dir / ADDITIONS_FILE
-        with self._write_lock:
-            lines = [line for line in self._addition_lines(path) if _line_key(line) != key]
-            lines.append(json.dumps(entry, ensure_ascii=False))
-            write_atomic(path, "\n".join(lines) + "\n")
-            plan = ChangePlan(files={ADDITIONS_FILE: (path.resolve(), self.data_dir.resolve())})
-            report = self._apply(plan)
-        if ADDITIONS_FILE in report.failed:
-            raise KnowledgeError(f"FAQ saved but not indexed: {report.failed[ADDITIONS_FILE]}")
-        for chunk in self._chunker.chunks(self._load(path, ADDITIONS_FILE)):
-            if chunk.question == question and chunk.answer == answer:
-                return chunk.chunk_id
-        raise KnowledgeError("FAQ saved but not found after indexing")
+        addition = new_addition(question, answer, category)
+
+        def plan() -> ChangePlan:
+            self._state.save_addition(addition)
+            return ChangePlan(additions=self._state.additions())
+
+        report = self._change(plan, always_bump=True)
+        if ADDITIONS_SOURCE in report.failed:
+            raise KnowledgeError(f"FAQ saved but not indexed: {report.failed[ADDITIONS_SOURCE]}")
+        return addition.id
 
     def delete_source(self, source: str) -> int:
-        """Removes every chunk of ``source``; returns how many.
+        """Removes every chunk of ``source`` (a source name, or one FAQ addition's id);
+        returns how many.
 
         A file still in a source folder comes back on the next reload (delete the file to
-        remove it for good); the FAQ additions file is moved aside to ``.deleted``.
+        remove it for good). Deleting the additions source deletes every FAQ addition.
         """
-        with self._write_lock:
-            ids = [
-                chunk_id
-                for chunk_id, fields in zip(self._lexical.ids, self._lexical.fields, strict=True)
-                if fields.source == source
-            ]
-            self._store.delete(ids)
-            self._refresh_lexical()
-            if source == ADDITIONS_FILE:
-                additions = self.data_dir / ADDITIONS_FILE
-                if additions.exists():
-                    additions.replace(additions.with_suffix(".jsonl.deleted"))
-            if self._manifest.entries.pop(source, None) is not None:
-                self._manifest.save()
-        log.info("kb.source.deleted", source=source, chunks=len(ids))
-        return len(ids)
+        removed_chunks = 0
+
+        def plan() -> ChangePlan:
+            nonlocal removed_chunks
+            if source.startswith(ADDITION_PREFIX) and self._state.delete_additions([source]):
+                removed_chunks = sum(
+                    1
+                    for f in self._lexical.fields
+                    if (f.source, f.doc_id) == (ADDITIONS_SOURCE, source)
+                )
+                return ChangePlan(additions=self._state.additions())
+            removed_chunks = sum(1 for f in self._lexical.fields if f.source == source)
+            if source == ADDITIONS_SOURCE:
+                self._state.delete_additions()
+            return ChangePlan(removed={source})
+
+        self._change(plan)
+        log.info("kb.source.deleted", source=source, chunks=removed_chunks)
+        return removed_chunks
 
     # -- internals -------------------------------------------------------------------------
 
-    @staticmethod
-    def _addition_lines(path: Path) -> list[str]:
-        if not path.exists():
-            return []
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    def _change(self, plan: Callable[[], ChangePlan], *, always_bump: bool = False) -> IngestReport:
+        """Runs one change under the writer lock, from a fresh view of the shared state."""
+        with self._write_lock, self._state.writing():
+            self._catch_up()
+            report, entries, removed, touched = self._apply(plan())
+            bump = always_bump or touched
+            self._generation = self._state.commit_change(entries, removed, bump=bump)
+        if bump and self.on_changed is not None:
+            try:
+                self.on_changed(self._generation)
+            except Exception:  # a failed notification must not fail the change
+                log.exception("kb.changed.notify_failed", generation=self._generation)
+        return report
+
+    def _catch_up(self) -> bool:
+        """Rebuilds the lexical index if the generation moved (caller holds ``_write_lock``)."""
+        generation = self._state.generation()
+        if generation == self._generation:
+            return False
+        # Read the generation first: a change committed during the scan moves it again, and the
+        # next check scans again.
+        self._refresh_lexical()
+        self._generation = generation
+        log.info("kb.refreshed", generation=generation, chunks=len(self._lexical))
+        return True
 
     def _load(self, path: Path, source: str) -> LoadedSource:
         return load_source(path, source, int(self.settings.max_file_mb * 1_048_576))
 
-    def _apply(self, plan: ChangePlan) -> IngestReport:
+    def _apply(
+        self, plan: ChangePlan
+    ) -> tuple[IngestReport, dict[str, SourceEntry], set[str], bool]:
+        """Indexes the plan; returns the report, the manifest rows to write and to drop, and
+        whether the index changed."""
+        manifest = self._state.sources()
         indexed: dict[str, set[str]] = {}
         for chunk_id, fields in zip(self._lexical.ids, self._lexical.fields, strict=True):
             indexed.setdefault(fields.source, set()).add(chunk_id)
         failed = dict(plan.failed)
+        removed = set(plan.removed) | ({ADDITIONS_SOURCE} if plan.additions == [] else set())
         skipped: dict[str, tuple[str, ...]] = {}
         changed: dict[str, list[Chunk]] = {}
         entries: dict[str, SourceEntry] = {}
-        unchanged = 0
-        for source, (path, root) in sorted(plan.files.items()):
-            try:
-                digest = file_sha256(path)
-            except OSError as error:
-                failed[source] = f"cannot read file: {error.strerror or error}"
-                continue
-            entry = SourceEntry(path=str(path), root=str(root), sha256=digest)
-            previous = self._manifest.get(source)
-            if previous and previous.sha256 == digest and source in indexed:
+        unchanged = len(plan.kept)
+        for source, entry, load in self._candidates(plan, failed):
+            previous = manifest.get(source)
+            if previous and previous.sha256 == entry.sha256 and source in indexed:
                 unchanged += 1
                 entries[source] = entry
                 continue
             try:
-                loaded = self._load(path, source)
+                loaded = load()
             except LoaderError as error:
                 failed[source] = str(error)
                 log.warning("kb.source.failed", source=source, reason=str(error))
@@ -321,16 +423,9 @@ class KnowledgeBase:
                 unchanged += 1
             else:
                 changed[source] = chunks
-        embedded = self._write(changed, indexed, plan.removed)
+        embedded, touched = self._write(changed, indexed, removed)
         added = sum(1 for source in changed if source not in indexed)
-        deleted = sum(
-            1 for source in plan.removed if source in indexed or source in self._manifest.entries
-        )
-        for source, entry in entries.items():
-            self._manifest.entries[source] = entry
-        for source in plan.removed:
-            self._manifest.entries.pop(source, None)
-        self._manifest.save()
+        deleted = sum(1 for source in removed if source in indexed or source in manifest)
         report = IngestReport(
             added=added,
             updated=len(changed) - added,
@@ -351,14 +446,33 @@ class KnowledgeBase:
             embedded=embedded,
             chunks=report.chunks,
         )
-        return report
+        rows = {source: e for source, e in entries.items() if manifest.get(source) != e}
+        return report, rows, removed, touched or bool(deleted)
+
+    def _candidates(
+        self, plan: ChangePlan, failed: dict[str, str]
+    ) -> Iterator[tuple[str, SourceEntry, Callable[[], LoadedSource]]]:
+        """Each source to look at, with its manifest entry and how to load it."""
+        for source, (path, root) in sorted(plan.files.items()):
+            try:
+                digest = file_sha256(path)
+            except OSError as error:
+                failed[source] = f"cannot read file: {error.strerror or error}"
+                continue
+            entry = SourceEntry(str(path), str(root), digest, self._state.host)
+            yield source, entry, functools.partial(self._load, path, source)
+        if plan.additions:
+            additions = plan.additions
+            entry = SourceEntry("", "", additions_digest(additions))
+            yield ADDITIONS_SOURCE, entry, lambda: additions_source(additions)
 
     def _write(
         self,
         changed: Mapping[str, list[Chunk]],
         indexed: Mapping[str, set[str]],
         removed: Iterable[str],
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """Embeds and writes new chunks, deletes stale ones; returns (embedded, changed)."""
         new_chunks = [chunk for chunks in changed.values() for chunk in chunks]
         stored = self._store.existing([c.chunk_id for c in new_chunks])
         to_embed = [c for c in new_chunks if c.chunk_id not in stored]
@@ -373,7 +487,7 @@ class KnowledgeBase:
         self._store.delete(stale)
         if new_chunks or stale:
             self._refresh_lexical()
-        return len(to_embed)
+        return len(to_embed), bool(new_chunks or stale)
 
     def _refresh_lexical(self) -> None:
         chunks = list(self._store.scan())
@@ -388,12 +502,3 @@ class KnowledgeBase:
             fields,
             self._tokens.vocabulary,
         )
-
-
-def _line_key(line: str) -> str | None:
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    question = item.get("question") if isinstance(item, dict) else None
-    return question_key(question) if isinstance(question, str) else None

@@ -68,7 +68,9 @@ _ROLES = {
 
 async def load_session(store: ConversationStore, key: ConversationKey) -> Session:
     """Reads the conversation back from the database, so a restart forgets nothing."""
-    record = await store.get_or_create(key)
+    record = await store.get(key)  # a new customer's rows are written when the turn commits
+    if record is None:
+        return Session(key=key, status="bot", turns=[], state={})
     events = await store.events(key, kinds=list(TURN_KINDS), limit=HISTORY_EVENTS)
     turns = [
         Turn(_ROLES[EventKind(event.kind)], event.text or "", dict(event.payload or {}))

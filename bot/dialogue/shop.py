@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.dialogue.entities import ProductCatalogue, normalize_order_number
-from core.storage.db import Database, storage_errors
+from core.storage.db import Database, one_writer_at_a_time, storage_errors
 from core.storage.models import Base, JSONDocument
 from core.text import Language
 from core.types import ConversationKey
@@ -203,6 +203,7 @@ async def seed_demo_shop(
     products = orders = 0
     with storage_errors("seed the demo shop"):
         async with db.sessions() as session, session.begin():
+            await one_writer_at_a_time(session, "seed the demo shop")  # N workers start at once
             if await _is_empty(session, Product):
                 rows = [_product_row(row) for row in _read_csv(products_csv)]
                 session.add_all(rows)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -25,15 +25,32 @@ from bot.handoff.summary import (
 )
 from bot.handoff.texts import RATING_BUTTONS, handoff_message, say
 from core.config.handoff import HandoffSettings
-from core.errors import InputError, KefuError, PermissionDenied
+from core.errors import InputError, KefuError, PermissionDenied, StorageError
 from core.events import EventKind
-from core.storage import ConversationStore
+from core.storage import ConversationStore, EventRecord
+from core.storage.outbox import EventToRecord
 from core.text import Language
 from core.types import ConversationKey, OutgoingMessage, utcnow
 
 log = structlog.get_logger(__name__)
 
-Deliver = Callable[[ConversationKey, OutgoingMessage], Awaitable[None]]
+
+class Deliver(Protocol):
+    """Stores a message for the customer in the outbox (with its event-log entry, in one
+    transaction, when ``record`` is given) and has it delivered on their platform.
+
+    Returns the recorded event, if any. Raises StorageError when it could not be stored.
+    """
+
+    def __call__(
+        self,
+        key: ConversationKey,
+        message: OutgoingMessage,
+        *,
+        record: EventToRecord | None = None,
+    ) -> Awaitable[EventRecord | None]: ...
+
+
 MAX_TEXT_CHARS = 4000
 TRANSCRIPT_EVENTS = 200
 
@@ -133,17 +150,17 @@ class AgentDesk:
         """
         text = _checked_text(text)
         handoff = await self._writable(handoff_id, agent)
-        try:
-            await self._deliver(handoff.key, OutgoingMessage(text, custom=_agent_custom(agent)))
-        except Exception as e:
-            log.warning("handoff.delivery_failed", conversation=handoff.key.as_str())
-            raise DeliveryFailed("the message could not be delivered, please retry") from e
-        event = await self._store.append_event(
-            handoff.key,
-            EventKind.AGENT_MESSAGE,
-            text=text,
-            payload={"agent_id": agent.id, "handoff_id": handoff.id},
+        record = EventToRecord(
+            EventKind.AGENT_MESSAGE, {"agent_id": agent.id, "handoff_id": handoff.id}
         )
+        try:
+            event = await self._deliver(
+                handoff.key, OutgoingMessage(text, custom=_agent_custom(agent)), record=record
+            )
+        except StorageError as e:
+            log.warning("handoff.reply_not_stored", conversation=handoff.key.as_str())
+            raise DeliveryFailed("the message could not be stored, please retry") from e
+        assert event is not None
         return transcript([event])[0].to_json()
 
     async def note(self, handoff_id: int, agent: AgentRecord, text: str) -> dict[str, Any]:
@@ -257,22 +274,16 @@ class AgentDesk:
 
     async def send_system(self, key: ConversationKey, message: OutgoingMessage) -> None:
         """Deliver a handoff notice to the customer and log it as a bot reply."""
+        payload = {
+            "citations": [],
+            "intent": None,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in message.buttons],
+            **dict(message.custom),
+        }
         try:
-            await self._deliver(key, message)
-        except Exception:
-            log.exception("handoff.notice_not_delivered", conversation=key.as_str())
-            return
-        await self._store.append_event(
-            key,
-            EventKind.BOT_REPLY,
-            text=message.text,
-            payload={
-                "citations": [],
-                "intent": None,
-                "buttons": [{"title": b.title, "payload": b.payload} for b in message.buttons],
-                **dict(message.custom),
-            },
-        )
+            await self._deliver(key, message, record=EventToRecord(EventKind.BOT_REPLY, payload))
+        except StorageError:
+            log.exception("handoff.notice_not_stored", conversation=key.as_str())
 
     async def _readable(self, handoff_id: int, agent: AgentRecord) -> HandoffRecord:
         handoff = await self._queue.get(handoff_id)

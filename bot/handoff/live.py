@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
@@ -28,11 +29,32 @@ class Socket(Protocol):
     async def close(self) -> Any: ...
 
 
-class AgentHub:
-    """The open workspace sockets of this process, by agent."""
+Publish = Callable[[dict[str, Any]], Awaitable[None]]
+"""Puts a note ``{"agent_id": int | None, "frame": {...}}`` on the bus between workers."""
 
-    def __init__(self) -> None:
+
+class AgentHub:
+    """The open workspace sockets of this process, by agent.
+
+    Args:
+        publish: with several workers, frames go over the bus, and every worker's hub
+            (:meth:`on_note`) pushes them to its own sockets; without it, frames stay here.
+    """
+
+    def __init__(self, publish: Publish | None = None) -> None:
         self._sockets: defaultdict[int, set[Socket]] = defaultdict(set)
+        self._publish = publish
+
+    async def on_note(self, note: dict[str, Any]) -> None:
+        """A frame from the bus, for one agent (``agent_id``) or for everyone."""
+        frame = note.get("frame")
+        if not isinstance(frame, dict):
+            return
+        agent_id = note.get("agent_id")
+        if isinstance(agent_id, int):
+            await self._send_here(agent_id, frame)
+        else:
+            await self._broadcast_here(frame)
 
     def connect(self, agent_id: int, socket: Socket) -> None:
         self._sockets[agent_id].add(socket)
@@ -55,12 +77,25 @@ class AgentHub:
         return list(self._sockets)
 
     async def send_to(self, agent_id: int, frame: dict[str, Any]) -> bool:
-        """Push a frame to every tab of one agent; False if none is open."""
+        """Push a frame to every tab of one agent, on every worker; False if it is known
+        that none is open (without a bus: none in this process)."""
+        if self._publish is not None:
+            await self._publish({"agent_id": agent_id, "frame": frame})
+            return True
+        return await self._send_here(agent_id, frame)
+
+    async def broadcast(self, frame: dict[str, Any]) -> None:
+        if self._publish is not None:
+            await self._publish({"agent_id": None, "frame": frame})
+            return
+        await self._broadcast_here(frame)
+
+    async def _send_here(self, agent_id: int, frame: dict[str, Any]) -> bool:
         sockets = list(self._sockets.get(agent_id, ()))
         await asyncio.gather(*(self._send(s, frame) for s in sockets))
         return bool(sockets)
 
-    async def broadcast(self, frame: dict[str, Any]) -> None:
+    async def _broadcast_here(self, frame: dict[str, Any]) -> None:
         sockets = [s for group in self._sockets.values() for s in group]
         await asyncio.gather(*(self._send(s, frame) for s in sockets))
 

@@ -21,7 +21,7 @@ from bot.admin import is_command, parse_command
 from bot.handoff.agents import AgentDirectory
 from bot.handoff.desk import AgentDesk, Deliver
 from bot.handoff.hours import is_open
-from bot.handoff.live import AgentHub
+from bot.handoff.live import AgentHub, Publish
 from bot.handoff.models import ASSIGNED, CLOSED, WAITING
 from bot.handoff.queue import HandoffQueue, UnknownConversation
 from bot.handoff.records import REASON_PRIORITY, HandoffRecord, Reason
@@ -66,6 +66,7 @@ class HandoffService:
         clock: returns the current timezone-aware time.
         summarize: an LLM summary of a transcript, when a model is configured.
         notify: called (in the background) when a conversation starts waiting.
+        publish: puts workspace frames on the bus between workers (several workers).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class HandoffService:
         clock: Callable[[], datetime] = utcnow,
         summarize: Summarize | None = None,
         notify: Notify | None = None,
+        publish: Publish | None = None,
     ) -> None:
         self.settings = settings
         self._config = settings.handoff
@@ -88,7 +90,7 @@ class HandoffService:
         self._sweeper: asyncio.Task[None] | None = None
         self.queue = HandoffQueue(database, clock=clock)
         self.agents = AgentDirectory(database, clock=clock)
-        self.hub = AgentHub()
+        self.hub = AgentHub(publish)
         self.desk = AgentDesk(
             self._config,
             self.queue,

@@ -23,6 +23,7 @@ TRANSCRIPT_KINDS = (
     EventKind.AGENT_NOTE,
     EventKind.HANDOFF,
     EventKind.CSAT,
+    EventKind.DELIVERY_FAILED,
 )
 SUMMARY_KINDS = (EventKind.USER_MESSAGE, EventKind.BOT_REPLY, EventKind.UNDERSTANDING)
 
@@ -33,6 +34,7 @@ ROLES: dict[str, str] = {
     EventKind.AGENT_NOTE: "note",
     EventKind.HANDOFF: "system",
     EventKind.CSAT: "system",
+    EventKind.DELIVERY_FAILED: "system",
 }
 _SPEAKERS = {"customer": "Customer", "bot": "Bot", "agent": "Agent"}
 
@@ -70,7 +72,7 @@ def transcript(events: Sequence[EventRecord]) -> list[TranscriptLine]:
             TranscriptLine(
                 event_id=event.id,
                 role=role,
-                text=event.text or _system_text(event),
+                text=_line_text(event),
                 at=event.created_at.isoformat(),
                 agent_id=agent_id if isinstance(agent_id, int) else None,
             )
@@ -101,6 +103,13 @@ def transcript_text(lines: Sequence[TranscriptLine]) -> str:
     return "\n".join(
         f"{_SPEAKERS[line.role]}: {line.text}" for line in lines if line.role in _SPEAKERS
     )
+
+
+def _line_text(event: EventRecord) -> str:
+    if event.kind == EventKind.DELIVERY_FAILED:
+        error = event.payload.get("error") or "unknown error"
+        return f"NOT DELIVERED to the customer ({error}): {event.text or ''}"
+    return event.text or _system_text(event)
 
 
 def _system_text(event: EventRecord) -> str:

@@ -26,4 +26,5 @@ def install(
         kefu.deliver,
         summarize=summarize,
         notify=notify,
+        publish=kefu.publish_to_agents,
     )

@@ -6,26 +6,28 @@ platform message) is enforced by the database's unique keys, not by process memo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, CursorResult, Select, delete, select, update
+from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import EventKind
 from core.storage.db import Database, storage_errors
-from core.storage.models import Conversation, Customer, Event, ProcessedMessage
+from core.storage.models import Conversation, Customer, Event
 from core.storage.records import ConversationRecord, EventRecord
 from core.storage.rows import (
     SUPPORTED_BACKENDS,
     conversation_record,
     ensure_conversation,
     event_record,
-    insert_ignore,
     json_document,
     require_aware,
 )
+from core.storage.turns import TurnBuffer, open_buffer
 from core.types import ConversationKey, utcnow
 
 log = structlog.get_logger(__name__)
@@ -54,7 +56,7 @@ class ConversationStore:
         with storage_errors("load a conversation"):
             async with self._db.sessions() as session:
                 row = (await session.execute(_conversation_query(key))).one_or_none()
-        return None if row is None else conversation_record(*row)
+        return None if row is None else _with_buffer(conversation_record(*row))
 
     async def get_or_create(
         self, key: ConversationKey, display_name: str | None = None
@@ -73,7 +75,7 @@ class ConversationStore:
                 if row is None or (display_name and row[1] != display_name):
                     await ensure_conversation(session, key, self._now(), display_name)
                     row = (await session.execute(_conversation_query(key))).one()
-        return conversation_record(*row)
+        return _with_buffer(conversation_record(*row))
 
     async def append_event(
         self,
@@ -93,27 +95,44 @@ class ConversationStore:
         """
         now = self._now()
         document = json_document(payload or {})
+        buffer = open_buffer(key)
+        if buffer is not None:  # the turn commits it with its replies
+            return buffer.add_event(str(kind), text, document, now)
         with storage_errors("append an event"):
             async with self._db.sessions() as session, session.begin():
-                conversation_id = await ensure_conversation(session, key, now)
-                # Locking the conversation row first makes event ids follow commit order.
-                await session.execute(
-                    update(Conversation)
-                    .where(Conversation.id == conversation_id)
-                    .values(updated_at=now)
+                conversation_id = await lock_conversation(session, key, now)
+                (record,) = await insert_events(
+                    session, conversation_id, [(str(kind), text, document)], now
                 )
-                row = Event(
-                    conversation_id=conversation_id,
-                    kind=str(kind),
-                    text=text,
-                    payload=document,
-                    created_at=now,
-                )
-                session.add(row)
-                await session.flush()
-                record = event_record(row)
         log.debug("storage.event.appended", key=key.as_str(), kind=record.kind, id=record.id)
         return record
+
+    async def commit_turn(
+        self,
+        buffer: TurnBuffer,
+        finish: Callable[[AsyncSession, datetime], Awaitable[None]],
+    ) -> list[EventRecord]:
+        """Writes a turn's buffered events and state, and whatever ``finish`` adds (outbox
+        rows, the inbox mark), in one transaction; the buffer is closed afterwards.
+
+        Returns:
+            The committed events with their ids, in order.
+        """
+        now = self._now()
+        pending = [(e.kind, e.text, e.payload) for e in buffer.events]
+        with storage_errors("commit a turn"):
+            async with self._db.sessions() as session, session.begin():
+                conversation_id = await lock_conversation(session, buffer.key, now)
+                records = await insert_events(session, conversation_id, pending, now)
+                if buffer.state is not None:
+                    await session.execute(
+                        update(Conversation)
+                        .where(Conversation.id == conversation_id)
+                        .values(state=json_document(buffer.state))
+                    )
+                await finish(session, now)
+        buffer.closed = True
+        return records
 
     async def events(
         self,
@@ -148,7 +167,14 @@ class ConversationStore:
                 rows = list((await session.scalars(query)).all())
         if limit is not None:
             rows.reverse()
-        return [event_record(row) for row in rows]
+        records = [event_record(row) for row in rows]
+        buffer = open_buffer(key)
+        if buffer is not None:  # the turn being handled sees what it wrote so far
+            wanted = set(map(str, kinds)) if kinds is not None else None
+            records += [e for e in buffer.events if wanted is None or e.kind in wanted]
+            if limit is not None:
+                records = records[-limit:] if limit else []
+        return records
 
     async def save_state(self, key: ConversationKey, state: Mapping[str, Any]) -> None:
         """Replace the conversation's state (read it back with :meth:`get_or_create`).
@@ -157,36 +183,16 @@ class ConversationStore:
             key: which conversation (created when missing).
             state: JSON-serialisable session data, e.g. dialogue slots.
         """
+        buffer = open_buffer(key)
+        if buffer is not None:
+            buffer.state = json_document(state)
+            return
         await self._update(key, "save state", state=json_document(state))
 
     async def set_status(self, key: ConversationKey, status: str) -> None:
         """Set the conversation's status (``bot``, or the handoff room's states)."""
         await self._update(key, "set status", status=status)
         log.info("storage.conversation.status", key=key.as_str(), status=status)
-
-    async def claim_message(self, platform: str, message_id: str) -> bool:
-        """Record that a platform message is being handled.
-
-        Returns:
-            True the first time ``(platform, message_id)`` is claimed, False for a redelivery,
-            across every worker sharing the database.
-        """
-        values = {"platform": platform, "message_id": message_id, "created_at": self._now()}
-        with storage_errors("claim a message"):
-            async with self._db.sessions() as session, session.begin():
-                return await insert_ignore(session, ProcessedMessage.__table__, values)
-
-    async def forget_processed_messages(self, *, older_than: datetime) -> int:
-        """Delete dedupe records claimed before ``older_than``; returns how many went.
-
-        Platforms redeliver within minutes to hours, so old records only take space.
-        """
-        require_aware(older_than)
-        query = delete(ProcessedMessage).where(ProcessedMessage.created_at < older_than)
-        with storage_errors("forget processed messages"):
-            async with self._db.sessions() as session, session.begin():
-                result = cast(CursorResult[Any], await session.execute(query))
-        return result.rowcount
 
     async def conversations(
         self, *, status: str | None = None, since: datetime | None = None
@@ -273,3 +279,38 @@ def _kind_filter(kinds: Sequence[str] | None) -> list[ColumnElement[bool]]:
     if isinstance(kinds, str):  # a lone kind, not a sequence of one-letter kinds
         kinds = [kinds]
     return [Event.kind.in_([str(kind) for kind in kinds])]
+
+
+async def lock_conversation(session: AsyncSession, key: ConversationKey, now: datetime) -> int:
+    """The conversation's id (created when missing), its row locked for this transaction by
+    an update, so event ids follow commit order."""
+    conversation_id = await ensure_conversation(session, key, now)
+    await session.execute(
+        update(Conversation).where(Conversation.id == conversation_id).values(updated_at=now)
+    )
+    return conversation_id
+
+
+async def insert_events(
+    session: AsyncSession,
+    conversation_id: int,
+    events: Sequence[tuple[str, str | None, dict[str, Any]]],
+    now: datetime,
+) -> list[EventRecord]:
+    """Appends ``(kind, text, payload)`` entries to one conversation's log, in order."""
+    rows = [
+        Event(
+            conversation_id=conversation_id, kind=kind, text=text, payload=payload, created_at=now
+        )
+        for kind, text, payload in events
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return [event_record(row) for row in rows]
+
+
+def _with_buffer(record: ConversationRecord) -> ConversationRecord:
+    buffer = open_buffer(record.key)
+    if buffer is None or buffer.state is None:
+        return record
+    return dataclasses.replace(record, state=dict(buffer.state))

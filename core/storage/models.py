@@ -129,12 +129,77 @@ class Event(Base):
     created_at: Mapped[datetime]
 
 
-class ProcessedMessage(Base):
-    """A platform message already handled; its primary key makes redeliveries detectable."""
+class InboxMessage(Base):
+    """A customer message as received, with its processing state (``received`` until the
+    turn that answers it commits, then ``answered``). ``id`` is the arrival order."""
 
-    __tablename__ = "processed_messages"
-    __table_args__ = (Index(None, "created_at"),)
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "message_id"),
+        Index(None, "conversation_key", "state", "id"),
+        Index(None, "state", "received_at"),
+        {"sqlite_autoincrement": True},
+    )
 
-    platform: Mapped[str] = mapped_column(String(64), primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(255))
+    conversation_key: Mapped[str] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16))
+    message: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A message to a customer (bot, agent or system), stored before it is sent.
+
+    ``pending`` until the platform took it (``sent``) or gave up on it (``failed``); push
+    platforms are retried until ``next_attempt_at``, pull channels (REST, web) take it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(None, "conversation_key", "state", "id"),
+        Index(None, "state", "next_attempt_at"),
+        Index(None, "inbox_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(1024))
+    platform: Mapped[str] = mapped_column(String(64))
+    inbox_id: Mapped[int | None] = mapped_column(EventId)
+    reply_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    message: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class RateWindow(Base):
+    """Messages one customer sent in one minute, shared by every worker."""
+
+    __tablename__ = "rate_windows"
+
+    name: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """Minutes since the epoch."""
+    hits: Mapped[int] = mapped_column(Integer)
+
+
+class SharedValue(Base):
+    """Small state several workers must agree on, with an expiry: long button payloads,
+    numbered options offered on WeCom."""
+
+    __tablename__ = "shared_values"
+    __table_args__ = (Index(None, "expires_at"),)
+
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    expires_at: Mapped[datetime]

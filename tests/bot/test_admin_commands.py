@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -20,6 +21,23 @@ async def test_admin_adds_an_faq_that_is_answered_at_once(client: Client) -> Non
     assert "added" in added["text"]
     [reply] = await ask(client, "olga", question)
     assert reply["text"] == answer
+
+
+async def test_admin_deletes_one_added_faq_by_its_id(client: Client) -> None:
+    keep = ("Do you deliver on Sundays?", "Yes, Sunday delivery is free in Shanghai.")
+    drop = ("Do you offer gift wrapping for orders?", "Yes, gift wrapping costs 5 yuan.")
+    for question, answer in (keep, drop):
+        [added] = await ask(client, "admin", f"/kb add {question} | {answer}")
+    faq_id = re.search(r"added-[0-9a-f]+", added["text"])
+    assert faq_id is not None
+
+    [deleted] = await ask(client, "admin", f"/kb delete {faq_id.group()}")
+
+    assert "Deleted 1 chunks" in deleted["text"]
+    [gone] = await ask(client, "olga", drop[0])
+    assert gone["text"] != drop[1]
+    [kept] = await ask(client, "pavel", keep[0])
+    assert kept["text"] == keep[1]
 
 
 async def test_kb_add_without_separator_explains_the_format(client: Client) -> None:

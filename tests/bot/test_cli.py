@@ -93,3 +93,35 @@ def test_kb_commands_ingest_and_search(tmp_path: Path, monkeypatch: pytest.Monke
     hits = last_json(found.output)["hits"]
     assert isinstance(hits, list)
     assert "不可退换" in hits[0]["text"]
+
+
+def test_kb_ingest_while_a_server_runs_survives_the_servers_reload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.settings import KnowledgeSettings
+    from knowledge.base import KnowledgeBase
+    from knowledge.embeddings import HashingEmbedder
+
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}"
+    monkeypatch.setenv("KEFU_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KEFU_STORAGE__DATABASE_URL", database_url)
+    monkeypatch.setenv("KEFU_KNOWLEDGE__EMBEDDER", "hashing")
+    monkeypatch.setenv("KEFU_KNOWLEDGE__SOURCE_DIRS", "[]")
+    server = KnowledgeBase.open(
+        KnowledgeSettings(source_dirs=[], embedder="hashing"),
+        tmp_path / "data",
+        HashingEmbedder(),
+        database_url=database_url,
+    )
+    faq = tmp_path / "uploads" / "faq.csv"
+    faq.parent.mkdir()
+    faq.write_text("question,answer\n礼品卡可以退吗？,礼品卡售出后不可退换。\n", encoding="utf-8")
+
+    ingested = CliRunner().invoke(app, ["kb", "ingest", str(faq), "--json"])
+    assert ingested.exit_code == 0, ingested.output
+
+    for _ in range(2):  # the second reload used to delete what the CLI had ingested
+        report = server.reload()
+        assert (report.deleted, report.unchanged) == (0, 1)
+    assert "不可退换" in server.search("礼品卡能退吗", 1)[0].text
+    server.close()

@@ -144,30 +144,6 @@ async def test_a_conversation_survives_a_restart(database_url: str) -> None:
     assert [e.text for e in events] == ["我的快递到哪了？"]
 
 
-async def test_claim_message_is_true_only_the_first_time(store: ConversationStore) -> None:
-    assert await store.claim_message("telegram", "1001") is True
-    assert await store.claim_message("telegram", "1001") is False
-    assert await store.claim_message("discord", "1001") is True
-
-
-async def test_concurrent_claims_of_one_message_let_exactly_one_worker_through(
-    database_url: str,
-) -> None:
-    # Two Database objects stand for two worker processes sharing one database.
-    workers = [Database(database_url) for _ in range(2)]
-    await workers[0].upgrade()
-    stores = [ConversationStore(worker) for worker in workers]
-    try:
-        claims = await asyncio.gather(
-            *(stores[n % 2].claim_message("wecom", "msg-42") for n in range(10))
-        )
-    finally:
-        for worker in workers:
-            await worker.dispose()
-
-    assert claims.count(True) == 1
-
-
 async def test_concurrent_get_or_create_of_one_key_yields_one_conversation(
     database_url: str,
 ) -> None:
@@ -185,21 +161,6 @@ async def test_concurrent_get_or_create_of_one_key_yields_one_conversation(
 
     assert len({record.id for record in records}) == 1
     assert [c.key for c in listed] == [ALICE]
-
-
-async def test_processed_messages_can_be_forgotten_after_a_while(
-    database: Database, clock: FakeClock
-) -> None:
-    store = ConversationStore(database, clock=clock)
-    await store.claim_message("telegram", "old")
-    clock.advance(days=3)
-    await store.claim_message("telegram", "new")
-
-    forgotten = await store.forget_processed_messages(older_than=clock.now - timedelta(days=1))
-
-    assert forgotten == 1
-    assert await store.claim_message("telegram", "new") is False
-    assert await store.claim_message("telegram", "old") is True
 
 
 async def test_exports_read_every_event_since_a_time(database: Database, clock: FakeClock) -> None:

@@ -19,7 +19,7 @@ from core.storage import Database, db, upgrade_sync
 from core.storage.models import Base
 
 REPO = Path(__file__).resolve().parents[2]
-STORE_TABLES = {"customers", "conversations", "events", "processed_messages"}
+STORE_TABLES = {"customers", "conversations", "events", "inbox", "outbox"}
 
 BRANCH_REVISION = """
 import sqlalchemy as sa

@@ -120,6 +120,9 @@ class FakeTelegram:
         self.refuse_drafts = False
         """Refuse sendMessageDraft, like a Bot API server older than 9.3."""
         self.on_send: Callable[[ApiCall], None] | None = None
+        self.send_failures: list[tuple[int, str]] = []
+        """(status, description) answered to the next sendMessage calls, one each, first
+        first: a Bot API hiccup (500, 502, 429 ...)."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -229,6 +232,9 @@ class FakeTelegram:
             return _ok(list(self._updates))
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        if self.send_failures:
+            status, description = self.send_failures.pop(0)
+            return _error(status, description, retry_after=1 if status == 429 else None)
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked_chats:
             return _error(403, "Forbidden: bot was blocked by the user")
@@ -418,7 +424,8 @@ def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
 
 
-def _error(status: int, description: str) -> web.Response:
-    return web.json_response(
-        {"ok": False, "error_code": status, "description": description}, status=status
-    )
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)

@@ -34,6 +34,8 @@ class FakeWeCom:
         self.token_requests = 0
         self.send_attempts = 0
         self.unreachable_users: set[str] = set()
+        self.busy_answers = 0
+        """How many of the next message/send calls answer errcode -1 (system busy)."""
         self._valid: set[str] = set()
         self._expired: set[str] = set()
         self._numbers = itertools.count(1)
@@ -72,6 +74,9 @@ class FakeWeCom:
 
     async def _message_send(self, request: web.Request) -> web.Response:
         self.send_attempts += 1
+        if self.busy_answers > 0:
+            self.busy_answers -= 1
+            return web.json_response({"errcode": -1, "errmsg": "system busy"})
         token = request.query.get("access_token", "")
         if token in self._expired:
             return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})

@@ -19,6 +19,7 @@ QUIT = frozenset({"/quit", "/exit", "exit", "quit"})
 
 class ConsoleChannel:
     platform = "console"
+    delivery = "push"  # replies print as they come; later messages through send()
 
     def __init__(
         self,

@@ -8,10 +8,12 @@ for messages that mention the bot, which is all Kefu answers.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+import contextlib
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import discord
 import structlog
 import yarl
@@ -20,18 +22,19 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.adapters.base import MessageHandler
+from bot.adapters.base import Runner
 from bot.adapters.discord import convert
 from bot.adapters.discord.markup import ButtonPayloads, DiscordText, render
 from bot.adapters.textsplit import sorry_text
+from bot.runtime.runner import ShuttingDown
 from core.config.channels import DiscordSettings
-from core.errors import AdapterError, ConfigError
+from core.errors import AdapterError, ConfigError, StorageError, TransientDeliveryError
+from core.storage.shared import SharedValues
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage
 
 log = structlog.get_logger(__name__)
 
 NO_PINGS = discord.AllowedMentions.none()
-_REMEMBERED = 10_000
 
 
 class _Buttons(discord.ui.View):
@@ -67,15 +70,15 @@ class DiscordAdapter:
     """The Discord channel: gateway in, REST out, ``/kb`` registered as slash commands."""
 
     platform = convert.PLATFORM
+    delivery = "push"
 
-    def __init__(self, settings: DiscordSettings, handler: MessageHandler) -> None:
+    def __init__(self, settings: DiscordSettings, runner: Runner, shared: SharedValues) -> None:
         if settings.token is None or not settings.token.get_secret_value():
             raise ConfigError("discord.token is required when Discord is enabled")
         self._settings = settings
-        self._handler = handler
+        self._runner = runner
+        self._shared = shared
         self._payloads = ButtonPayloads()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._seen: OrderedDict[str, None] = OrderedDict()
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
@@ -101,9 +104,9 @@ class DiscordAdapter:
         assert self._settings.token is not None
         try:
             await self._client.login(self._settings.token.get_secret_value())
-        except discord.DiscordException as e:
+        except (discord.DiscordException, aiohttp.ClientError) as e:
             await self.stop()
-            raise AdapterError(f"discord login failed: {e}") from e
+            raise AdapterError(f"discord login failed: {type(e).__name__}") from e
         self._connection = asyncio.create_task(self._client.connect(reconnect=True))
         self._connection.add_done_callback(_log_disconnect)
         log.info("discord.started", bot=str(self._client.user))
@@ -121,15 +124,28 @@ class DiscordAdapter:
         return []  # the gateway is a websocket client: nothing to serve
 
     async def send(self, key: ConversationKey, message: OutgoingMessage) -> None:
-        """Send ``message`` to the channel (DM or guild channel) of ``key``.
+        """Send ``message`` to the channel (DM or guild channel) of ``key``; in guild channels
+        as a reply to the message it answers.
 
         Raises:
+            TransientDeliveryError: Discord answered 5xx or could not be reached.
             AdapterError: Discord refused it (no access to the channel, DMs closed).
         """
         channel = self._client.get_partial_messageable(int(key.chat_id))
+        reference = self._reference(key, message.reply_to)
         for part in render(message, self._payloads):
-            await self._send_part(channel, part, reference=None)
+            await self._send_part(channel, part, reference=reference)
+            reference = None
         log.info("discord.sent", conversation=key.as_str(), chars=len(message.text))
+
+    def _reference(
+        self, key: ConversationKey, reply_to: str | None
+    ) -> discord.MessageReference | None:
+        if reply_to is None or not reply_to.isdigit():
+            return None
+        return discord.MessageReference(
+            message_id=int(reply_to), channel_id=int(key.chat_id), fail_if_not_exists=False
+        )
 
     async def _sync_commands(self) -> None:
         if not self._settings.sync_commands:
@@ -173,7 +189,13 @@ class DiscordAdapter:
     async def _run_command(self, interaction: discord.Interaction[Any], text: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         incoming = convert.command_to_incoming(interaction, text)
-        for reply in await self._ask_pipeline(incoming):
+        try:  # handed over here, as ephemeral follow-ups, not through the channel
+            handed = await self._runner.handle(incoming, take_waiting=False)
+            replies = [entry.message for entry in handed]
+        except (ShuttingDown, StorageError):
+            log.exception("discord.command.failed", conversation=incoming.key.as_str())
+            replies = [OutgoingMessage(text=sorry_text(incoming.text))]
+        for reply in replies:
             for part in render(reply, self._payloads):
                 await interaction.followup.send(
                     part.content, ephemeral=True, allowed_mentions=NO_PINGS, **_view(part)
@@ -186,11 +208,10 @@ class DiscordAdapter:
         incoming = convert.message_to_incoming(message, user.id)
         if incoming is None:
             return
-        if not self._first_time(incoming.message_id):
-            log.info("discord.message.duplicate", message_id=incoming.message_id)
-            return
-        reference = None if convert.is_private(message.channel) else message
-        await self._answer(incoming, message.channel, reference)
+        # In guild channels the answer replies to the question; DMs need no reference.
+        reply_to = None if convert.is_private(message.channel) else incoming.message_id
+        raw = {**incoming.raw, "reply_to": reply_to}
+        await self._accept(dataclasses.replace(incoming, raw=raw))  # replays: the inbox knows
 
     async def _on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         if interaction.type is not discord.InteractionType.component:
@@ -207,42 +228,25 @@ class DiscordAdapter:
             return
         await interaction.response.edit_message(view=None)  # pressed once
         incoming = convert.button_to_incoming(interaction, payload)
-        channel = self._client.get_partial_messageable(int(incoming.key.chat_id))
-        await self._answer(incoming, channel, None)
+        await self._accept(dataclasses.replace(incoming, raw={**incoming.raw, "reply_to": None}))
 
-    async def _answer(
-        self,
-        incoming: IncomingMessage,
-        channel: discord.abc.Messageable,
-        reference: discord.Message | None,
-    ) -> None:
-        key = incoming.key.as_str()
-        lock = self._locks.setdefault(key, asyncio.Lock())
+    async def _accept(self, incoming: IncomingMessage) -> None:
         try:
-            async with lock:  # one customer's messages are answered in order
-                for reply in await self._ask_pipeline(incoming):
-                    for part in render(reply, self._payloads):
-                        await self._send_part(channel, part, reference=reference)
-                        reference = None
-        except AdapterError as e:
-            log.warning("discord.send.failed", conversation=key, error=str(e))
-        finally:
-            if not lock.locked():
-                self._locks.pop(key, None)
-
-    async def _ask_pipeline(self, incoming: IncomingMessage) -> Sequence[OutgoingMessage]:
-        try:
-            return await self._handler(incoming)
-        except Exception:
-            log.exception("discord.handler.failed", conversation=incoming.key.as_str())
-            return [OutgoingMessage(text=sorry_text(incoming.text))]
+            await self._runner.accept(incoming)
+        except (ShuttingDown, StorageError) as e:
+            # The gateway does not redeliver: say so rather than stay silent.
+            log.error("discord.message.not_recorded", error=type(e).__name__)
+            channel = self._client.get_partial_messageable(int(incoming.key.chat_id))
+            with contextlib.suppress(AdapterError):
+                for part in render(OutgoingMessage(sorry_text(incoming.text)), self._payloads):
+                    await self._send_part(channel, part, reference=None)
 
     async def _send_part(
         self,
         channel: discord.abc.Messageable,
         part: DiscordText,
         *,
-        reference: discord.Message | None,
+        reference: discord.MessageReference | None,
     ) -> None:
         extra: dict[str, Any] = _view(part)
         if reference is not None:
@@ -251,17 +255,12 @@ class DiscordAdapter:
             await channel.send(part.content, **extra)
         except discord.Forbidden as e:
             raise AdapterError(f"discord: no permission to write here: {e.text}") from e
+        except discord.DiscordServerError as e:
+            raise TransientDeliveryError(f"discord send failed: {e.status}") from e
         except discord.HTTPException as e:
             raise AdapterError(f"discord send failed: {e.status} {e.text}") from e
-
-    def _first_time(self, message_id: str) -> bool:
-        # A resumed gateway session can replay events; answer each message once.
-        if message_id in self._seen:
-            return False
-        self._seen[message_id] = None
-        while len(self._seen) > _REMEMBERED:
-            self._seen.popitem(last=False)
-        return True
+        except (aiohttp.ClientError, TimeoutError) as e:
+            raise TransientDeliveryError(f"discord send failed: {type(e).__name__}") from e
 
     def _point_at_configured_urls(self) -> None:
         # discord.py keeps its REST base and gateway URL on classes, not per client.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import datetime as dtm
 import hmac
 import warnings
-from collections import OrderedDict
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -20,78 +20,51 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.adapters.base import StreamingHandler
+from bot.adapters.base import Runner
 from bot.adapters.telegram import convert
 from bot.adapters.telegram.drafts import AnswerDraft
 from bot.adapters.telegram.markup import CallbackPayloads, TelegramText, render
-from bot.adapters.textsplit import sorry_text
+from bot.runtime.runner import ShuttingDown
 from core.config.channels import TelegramSettings
-from core.errors import AdapterError, ConfigError
+from core.errors import AdapterError, ConfigError, StorageError, TransientDeliveryError
+from core.storage.shared import SharedValues
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage
 
 log = structlog.get_logger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query")
-_REMEMBERED_UPDATES = 10_000
-_MAX_RETRY_AFTER_S = 30.0
-_DRAIN_S = 10.0  # how long stop() waits for acknowledged updates to be answered
+SEND_CONNECTIONS = 32
+_PAYLOADS = "telegram.button"
+_PAYLOAD_TTL = timedelta(days=30)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Processes updates concurrently, but one chat's updates one after another, in order.
-
-    Updates arrive in order and each waits on its chat's lock (asyncio locks are fair), so a
-    customer's second message is never answered before the first.
-    """
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            if not lock.locked():
-                self._locks.pop(chat.id, None)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
 
 
 class TelegramAdapter:
     """The Telegram channel.
 
-    Polling mode fetches updates itself; webhook mode serves :meth:`routes` on Kefu's server
-    and checks Telegram's secret-token header on every request.
+    Polling mode fetches updates itself; webhook mode serves :meth:`routes` on Kefu's server,
+    checks Telegram's secret-token header on every request and acknowledges an update only
+    once it is recorded in the durable inbox (503 while draining, 500 if the database failed,
+    so Telegram delivers it again). Replies are sent by the outbox through :meth:`send`.
     """
 
     platform = convert.PLATFORM
+    delivery = "push"
 
-    def __init__(self, settings: TelegramSettings, handler: StreamingHandler) -> None:
+    def __init__(self, settings: TelegramSettings, runner: Runner, shared: SharedValues) -> None:
         if settings.token is None or not settings.token.get_secret_value():
             raise ConfigError("telegram.token is required when Telegram is enabled")
         if settings.mode == "webhook" and settings.webhook_secret is None:
             raise ConfigError("telegram.webhook_secret is required in webhook mode")
         self._settings = settings
-        self._handler = handler
+        self._runner = runner
+        self._shared = shared
         self._payloads = CallbackPayloads()
-        self._seen_updates: OrderedDict[int, None] = OrderedDict()
         self._identity: convert.BotIdentity | None = None
         self._accepting = False
         self._app = self._build_application(settings)
@@ -102,43 +75,55 @@ class TelegramAdapter:
         return self._app
 
     async def start(self) -> None:
-        """Log in (getMe), then start polling or register the webhook."""
-        await self._app.initialize()
-        me = self._app.bot.bot
-        self._identity = convert.BotIdentity(id=me.id, username=me.username or "")
-        if self._settings.mode == "polling":
-            assert self._app.updater is not None
-            await self._app.updater.start_polling(
-                timeout=dtm.timedelta(seconds=self._settings.poll_timeout_s),
-                allowed_updates=list(ALLOWED_UPDATES),
-                drop_pending_updates=self._settings.drop_pending_updates,
-            )
-        elif self._settings.webhook_url:
-            await self._app.bot.set_webhook(
-                url=self._settings.webhook_url,
-                secret_token=self._secret(),
-                allowed_updates=list(ALLOWED_UPDATES),
-                drop_pending_updates=self._settings.drop_pending_updates,
-            )
-        await self._app.start()
-        self._accepting = True
-        log.info("telegram.started", mode=self._settings.mode, bot=self._identity.username)
+        """Log in (getMe), then start polling or register the webhook.
 
-    async def stop(self) -> None:
-        """Stop receiving, answer the updates already acknowledged, close the HTTP clients.
-
-        Webhook calls during shutdown get 503, so Telegram delivers them again later.
+        Raises:
+            AdapterError: Telegram could not be reached or refused the token (the server
+                keeps trying in the background).
         """
+        try:
+            await self._app.initialize()
+            me = self._app.bot.bot
+            self._identity = convert.BotIdentity(id=me.id, username=me.username or "")
+            if self._settings.mode == "polling":
+                assert self._app.updater is not None
+                await self._app.updater.start_polling(
+                    timeout=dtm.timedelta(seconds=self._settings.poll_timeout_s),
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    drop_pending_updates=self._settings.drop_pending_updates,
+                )
+            elif self._settings.webhook_url:
+                await self._app.bot.set_webhook(
+                    url=self._settings.webhook_url,
+                    secret_token=self._secret(),
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    drop_pending_updates=self._settings.drop_pending_updates,
+                )
+            await self._app.start()
+        except TelegramError as e:
+            raise AdapterError(f"telegram start failed: {type(e).__name__}") from e
+        self._accepting = True
+        log.info(
+            "telegram.started",
+            mode=self._settings.mode,
+            bot=self._identity.username,
+            webhook_path=self._settings.webhook_path if self._settings.mode == "webhook" else None,
+        )
+
+    async def stop_receiving(self) -> None:
+        """Stop taking updates (shutdown): polling stops, webhook calls get 503."""
         self._accepting = False
         if self._app.updater is not None and self._app.updater.running:
             await self._app.updater.stop()
+
+    async def stop(self) -> None:
+        """Stop receiving and close the HTTP clients; what is recorded but unanswered is in
+        the inbox, what is unsent in the outbox."""
+        await self.stop_receiving()
         if self._app.running:
-            try:
-                await asyncio.wait_for(self._app.update_queue.join(), _DRAIN_S)
-            except TimeoutError:
-                log.warning("telegram.stop.undrained", pending=self._app.update_queue.qsize())
             await self._app.stop()
-        await self._app.shutdown()
+        with contextlib.suppress(TelegramError, RuntimeError):
+            await self._app.shutdown()
 
     def routes(self) -> Sequence[web.RouteDef]:
         if self._settings.mode != "webhook":
@@ -146,12 +131,21 @@ class TelegramAdapter:
         return [web.post(self._settings.webhook_path, self._receive_webhook)]
 
     async def send(self, key: ConversationKey, message: OutgoingMessage) -> None:
-        """Send ``message`` to the chat (and forum topic) of ``key``.
+        """Send ``message`` to the chat (and forum topic) of ``key``; in groups, as a reply
+        to the message it answers.
 
         Raises:
+            TransientDeliveryError: network trouble, a 5xx or flood control; sent again later.
             AdapterError: Telegram refused the message (the bot was blocked, the chat is gone).
         """
-        await self._deliver(key, message, reply_to=None)
+        reply_to = _group_reply_to(key, message.reply_to)
+        parts = render(message, self._payloads)
+        for digest, payload in self._payloads.drain_new().items():
+            await self._shared.put(_PAYLOADS, digest, {"payload": payload}, ttl=_PAYLOAD_TTL)
+        for part in parts:
+            await self._send_part(key, part, reply_to)
+            reply_to = None
+        log.info("telegram.sent", conversation=key.as_str(), chars=len(message.text))
 
     def _build_application(self, settings: TelegramSettings) -> AnyApplication:
         assert settings.token is not None
@@ -160,7 +154,11 @@ class TelegramAdapter:
             .token(settings.token.get_secret_value())
             .base_url(settings.api_base_url)
             .base_file_url(settings.file_base_url)
-            .concurrent_updates(PerChatUpdateProcessor(settings.max_concurrent_updates))
+            # Updates are only recorded here (quick), in Telegram's order; the runner answers.
+            .concurrent_updates(False)
+            # Replies to many chats go out at once (the outbox sends them concurrently).
+            .connection_pool_size(SEND_CONNECTIONS)
+            .pool_timeout(10.0)
         )
         if settings.mode == "webhook":
             builder = builder.updater(None)
@@ -186,13 +184,16 @@ class TelegramAdapter:
             return web.Response(status=400, text="bad request")
         if not self._accepting:
             return web.Response(status=503, text="not running")  # Telegram retries later
-        await self._app.update_queue.put(update)
+        try:
+            await self._on_update(update, None)
+        except ShuttingDown:
+            return web.Response(status=503, text="not running")
+        except StorageError:
+            log.exception("telegram.webhook.not_recorded", update_id=update.update_id)
+            return web.Response(status=500, text="try again")
         return web.Response(text="ok")
 
-    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not self._first_time(update.update_id):
-            log.info("telegram.update.duplicate", update_id=update.update_id)
-            return
+    async def _on_update(self, update: Update, _context: object) -> None:
         assert self._identity is not None
         if update.callback_query is not None:
             incoming = await self._on_button(update)
@@ -200,16 +201,18 @@ class TelegramAdapter:
             incoming = convert.message_to_incoming(update, self._identity)
         if incoming is None:
             return
-        private = update.effective_chat is not None and update.effective_chat.type == "private"
-        reply_to = None
-        if update.message is not None and not private:  # in groups, answer the message itself
-            reply_to = update.message.message_id
-        await self._answer(incoming, reply_to, private=private)
+        chat = update.effective_chat
+        draft = None
+        if chat is not None and chat.type == "private" and self._settings.stream_drafts:
+            draft = AnswerDraft(
+                self._app.bot, incoming.key, interval_s=self._settings.draft_interval_s
+            )
+        await self._runner.accept(incoming, stream=draft.add if draft else None)
 
     async def _on_button(self, update: Update) -> IncomingMessage | None:
         query = update.callback_query
         assert query is not None
-        payload = self._payloads.decode(query.data or "")
+        payload = await self._decode(query.data or "")
         try:
             if payload is None:
                 await query.answer("This button has expired. / 该按钮已过期。")
@@ -217,35 +220,15 @@ class TelegramAdapter:
             await query.answer()
             await query.edit_message_reply_markup(reply_markup=None)  # pressed once
         except TelegramError as e:
-            log.info("telegram.button.ack_failed", error=str(e))
+            log.info("telegram.button.ack_failed", error=type(e).__name__)
         return convert.callback_to_incoming(update, payload) if payload is not None else None
 
-    async def _answer(
-        self, incoming: IncomingMessage, reply_to: int | None, *, private: bool
-    ) -> None:
-        key = incoming.key
-        draft = None
-        if private and self._settings.stream_drafts:  # Telegram shows drafts in private chats
-            draft = AnswerDraft(self._app.bot, key, interval_s=self._settings.draft_interval_s)
-        try:
-            replies = await self._handler(incoming, stream=draft.add if draft else None)
-        except Exception:
-            log.exception("telegram.handler.failed", conversation=key.as_str())
-            replies = [OutgoingMessage(text=sorry_text(incoming.text))]
-        for reply in replies:
-            try:
-                await self._deliver(key, reply, reply_to=reply_to)
-            except AdapterError as e:
-                log.warning("telegram.send.failed", conversation=key.as_str(), error=str(e))
-            reply_to = None
-
-    async def _deliver(
-        self, key: ConversationKey, message: OutgoingMessage, *, reply_to: int | None
-    ) -> None:
-        for part in render(message, self._payloads):
-            await self._send_part(key, part, reply_to)
-            reply_to = None
-        log.info("telegram.sent", conversation=key.as_str(), chars=len(message.text))
+    async def _decode(self, data: str) -> str | None:
+        payload = self._payloads.decode(data)
+        if payload is None and data:
+            stored = await self._shared.get(_PAYLOADS, data)  # encoded by another worker
+            payload = str(stored["payload"]) if stored else None
+        return payload
 
     async def _send_part(
         self, key: ConversationKey, part: TelegramText, reply_to: int | None
@@ -259,40 +242,44 @@ class TelegramAdapter:
         if reply_to is not None:
             kwargs["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
         try:
-            await self._send_with_retry(text=part.html, parse_mode=ParseMode.HTML, **kwargs)
+            await self._app.bot.send_message(text=part.html, parse_mode=ParseMode.HTML, **kwargs)
         except BadRequest as e:
             if "entit" not in str(e).lower():
                 raise AdapterError(f"telegram refused the message: {e}") from e
             # Never lose an answer to markup: send it again without any.
             log.warning("telegram.send.markup_refused", error=str(e))
-            await self._send_with_retry(text=part.plain, **kwargs)
+            await self._send_plain(part.plain, kwargs)
+        except RetryAfter as e:
+            raise TransientDeliveryError(
+                "telegram flood control", retry_after=_retry_after_seconds(e)
+            ) from e
         except Forbidden as e:
             raise AdapterError(f"telegram: the bot cannot write to this chat: {e}") from e
+        except NetworkError as e:  # timeouts, 5xx, connection trouble
+            raise TransientDeliveryError(f"telegram sendMessage failed: {e}") from e
         except TelegramError as e:
             raise AdapterError(f"telegram sendMessage failed: {e}") from e
 
-    async def _send_with_retry(self, **kwargs: Any) -> None:
+    async def _send_plain(self, text: str, kwargs: dict[str, Any]) -> None:
         try:
-            await self._app.bot.send_message(**kwargs)
-        except RetryAfter as e:
-            wait = _retry_after_seconds(e)
-            if wait > _MAX_RETRY_AFTER_S:
-                raise
-            log.info("telegram.flood_wait", seconds=wait)
-            await asyncio.sleep(wait)
-            await self._app.bot.send_message(**kwargs)
+            await self._app.bot.send_message(text=text, **kwargs)
+        except NetworkError as e:
+            raise TransientDeliveryError(f"telegram sendMessage failed: {e}") from e
+        except TelegramError as e:
+            raise AdapterError(f"telegram refused the message: {e}") from e
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram.update.failed", error=repr(context.error))
+        # An update whose recording failed in polling mode; Telegram will not resend it.
+        log.error("telegram.update.failed", error=type(context.error).__name__)
 
-    def _first_time(self, update_id: int) -> bool:
-        # Telegram redelivers a webhook update it thinks failed; answer it once.
-        if update_id in self._seen_updates:
-            return False
-        self._seen_updates[update_id] = None
-        while len(self._seen_updates) > _REMEMBERED_UPDATES:
-            self._seen_updates.popitem(last=False)
-        return True
+
+def _group_reply_to(key: ConversationKey, reply_to: str | None) -> int | None:
+    """Groups (negative chat ids) get the answer as a reply to the question; private chats
+    need no such reference."""
+    if reply_to is None or not key.chat_id.startswith("-"):
+        return None
+    chat, _, message_id = reply_to.rpartition(":")
+    return int(message_id) if chat == key.chat_id and message_id.isdigit() else None
 
 
 def _keyboard(part: TelegramText) -> InlineKeyboardMarkup | None:

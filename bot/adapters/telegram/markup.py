@@ -42,6 +42,13 @@ class CallbackPayloads:
     def __init__(self, capacity: int = _REMEMBERED_PAYLOADS) -> None:
         self._long: OrderedDict[str, str] = OrderedDict()
         self._capacity = capacity
+        self._new: dict[str, str] = {}
+
+    def drain_new(self) -> dict[str, str]:
+        """The long payloads encoded since the last call (digest -> payload), for the adapter
+        to store where every worker finds them."""
+        new, self._new = self._new, {}
+        return new
 
     def encode(self, payload: str) -> str:
         """The callback_data for ``payload``."""
@@ -51,6 +58,7 @@ class CallbackPayloads:
             return payload
         digest = _DIGEST_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
         self._long[digest] = payload
+        self._new[digest] = payload
         self._long.move_to_end(digest)
         while len(self._long) > self._capacity:
             self._long.popitem(last=False)

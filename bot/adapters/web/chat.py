@@ -12,11 +12,13 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from bot.adapters.base import StreamingHandler
+from bot.adapters.base import Runner
+from bot.adapters.textsplit import sorry_text
 from bot.adapters.web.convert import outgoing_to_rest, parse_sender, rest_to_incoming
-from bot.adapters.web.outbox import Outbox
 from bot.pipeline import new_message_id
-from core.errors import InputError
+from bot.runtime.runner import ShuttingDown
+from core.errors import InputError, NotConnected, StorageError
+from core.storage.outbox import OutboxEntry, OutboxStore
 from core.types import ConversationKey, OutgoingMessage
 
 log = structlog.get_logger(__name__)
@@ -28,15 +30,26 @@ def reply_frame(sender: str, message: OutgoingMessage) -> dict[str, Any]:
     return {"type": "reply", **outgoing_to_rest(sender, message)}
 
 
+def _key(sender: str) -> ConversationKey:
+    return ConversationKey(WebChatChannel.platform, sender, sender)
+
+
 class WebChatChannel:
-    """Serves ``/`` (the page) and ``/ws`` (one WebSocket per open browser tab)."""
+    """Serves ``/`` (the page) and ``/ws`` (one WebSocket per open browser tab).
+
+    Replies to a message go back on the socket it came from. Later messages (an agent's
+    reply, answered on any worker) wait in the database's outbox; the worker holding the
+    customer's socket pushes them when the bus says they are there, and a tab that connects
+    gets whatever is still waiting.
+    """
 
     platform = "web"
+    delivery = "pull"
 
-    def __init__(self, handler: StreamingHandler) -> None:
-        self._handler = handler
+    def __init__(self, runner: Runner, outbox: OutboxStore) -> None:
+        self._runner = runner
+        self._outbox = outbox
         self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
-        self._outbox = Outbox()
 
     async def start(self) -> None:
         return None
@@ -47,12 +60,13 @@ class WebChatChannel:
                 await ws.close()
 
     async def send(self, key: ConversationKey, message: OutgoingMessage) -> None:
-        sockets = self._sockets.get(key.chat_id)
-        if not sockets:
-            self._outbox.put(key.chat_id, message)
+        raise NotConnected("web chat messages are pushed from the outbox")
+
+    async def push_pending(self, key: ConversationKey) -> None:
+        """Sends the conversation's waiting messages to its sockets on this worker."""
+        if not self._sockets.get(key.chat_id):
             return
-        for ws in list(sockets):
-            await ws.send_json(reply_frame(key.chat_id, message))
+        await self._hand_over(key, await self._outbox.take(key))
 
     def routes(self) -> Sequence[web.RouteDef]:
         return [web.get("/", self._page), web.get("/ws", self._socket)]
@@ -71,8 +85,8 @@ class WebChatChannel:
             return ws
         self._sockets[sender].add(ws)
         try:
-            for pending in self._outbox.take(sender):
-                await ws.send_json(reply_frame(sender, pending))
+            with contextlib.suppress(StorageError):
+                await self.push_pending(_key(sender))
             async for frame in ws:
                 if frame.type is WSMsgType.TEXT:
                     await self._on_frame(ws, sender, frame.data)
@@ -87,23 +101,55 @@ class WebChatChannel:
             frame = json.loads(data)
             if not isinstance(frame, dict) or frame.get("type", "message") != "message":
                 raise InputError("frames must be objects of type 'message'")
-            incoming = rest_to_incoming(
-                {"sender": sender, "message": frame.get("text")}, new_message_id(), self.platform
-            )
+            body = {"sender": sender, "message": frame.get("text"), "message_id": frame.get("id")}
+            incoming = rest_to_incoming(body, new_message_id(), self.platform)
         except (json.JSONDecodeError, InputError) as error:
             await ws.send_json({"type": "error", "error": str(error)})
             return
         await ws.send_json({"type": "typing"})
         draft = AnswerDraft(ws, new_message_id())
-        replies = await self._handler(incoming, stream=draft.add)
-        for index, reply in enumerate(replies):
-            frame = reply_frame(sender, reply)
-            if index == 0 and draft.shown:
-                frame["replaces"] = draft.stream_id
+        try:
+            entries = await self._runner.handle(incoming, stream=draft.add)
+        except ShuttingDown:
+            await ws.send_json({"type": "error", "error": "the server is restarting"})
+            return
+        except StorageError:
+            log.exception("web.storage_unavailable", conversation=incoming.key.as_str())
+            apology = OutgoingMessage(sorry_text(incoming.text), custom={"answer_kind": "error"})
+            await ws.send_json(reply_frame(sender, apology))
+            return
+        answer = next((e for e in entries if e.message.reply_to == incoming.message_id), None)
+        first = (answer.id, draft.stream_id) if answer is not None and draft.shown else None
+        await self._hand_over(incoming.key, entries, first)
+
+    async def _hand_over(
+        self,
+        key: ConversationKey,
+        entries: Sequence[OutboxEntry],
+        replaces: tuple[int, str] | None = None,
+    ) -> None:
+        """Sends taken messages to every tab of the customer here; what no tab took goes back
+        to the outbox for the next connection."""
+        undelivered = []
+        for entry in entries:
+            frame = reply_frame(key.chat_id, entry.message)
+            if replaces is not None and entry.id == replaces[0]:
+                frame["replaces"] = replaces[1]  # the draft streamed while it was written
+            if not await self._send_to_tabs(key.chat_id, frame):
+                undelivered.append(entry.id)
+        await self._outbox.give_back(undelivered)
+
+    async def _send_to_tabs(self, sender: str, frame: dict[str, Any]) -> bool:
+        sent = False
+        for ws in list(self._sockets.get(sender, ())):
+            if ws.closed:
+                continue
             try:
                 await ws.send_json(frame)
-            except ConnectionResetError:  # the tab went away meanwhile: keep it for later
-                self._outbox.put(sender, reply)
+                sent = True
+            except ConnectionResetError:  # the tab went away meanwhile
+                continue
+        return sent
 
 
 class AnswerDraft:

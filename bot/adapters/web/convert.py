@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.errors import InputError
+from core.storage.outbox import OutboxEntry
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage
 
 MAX_SENDER_CHARS = 128
@@ -46,7 +47,8 @@ def rest_to_incoming(body: object, message_id: str, platform: str = "rest") -> I
     if raw_id is not None and (not isinstance(raw_id, str | int) or len(str(raw_id)) > 128):
         raise InputError("field 'message_id' must be a short string or number")
     return IncomingMessage(
-        message_id=str(raw_id) if raw_id is not None else message_id,
+        # The client's id is unique per sender only: scope it, so customers never collide.
+        message_id=f"{sender}:{raw_id}" if raw_id is not None else message_id,
         key=ConversationKey(platform, sender, sender),
         text=text,
         sender_name=sender,
@@ -65,3 +67,11 @@ def outgoing_to_rest(recipient_id: str, message: OutgoingMessage) -> dict[str, A
         custom["intent"] = message.intent
     item["custom"] = custom
     return item
+
+
+def rest_replies(
+    recipient_id: str, batches: Sequence[Sequence[OutboxEntry]]
+) -> list[dict[str, Any]]:
+    """The outbox messages of several lookups, each once, oldest first, in Rasa's format."""
+    unique = {entry.id: entry for batch in batches for entry in batch}
+    return [outgoing_to_rest(recipient_id, unique[i].message) for i in sorted(unique)]

@@ -1,35 +1,38 @@
 """WeCom (企业微信) self-built application: encrypted callbacks in, message/send out.
 
 WeCom waits five seconds for an answer and then retries the callback three times, so every
-POST is acknowledged at once with an empty 200 and answered later through message/send; the
-retries are recognised by ``MsgId`` and dropped.
+POST is acknowledged with an empty 200 as soon as the message is recorded in the durable
+inbox, and answered later through message/send by the outbox; the retries are recognised by
+``MsgId`` in the inbox and answered once.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+import dataclasses
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TypeVar
 
 import aiohttp
 import structlog
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.adapters.base import MessageHandler
-from bot.adapters.textsplit import sorry_text
+from bot.adapters.base import Runner
 from bot.adapters.wecom import convert
 from bot.adapters.wecom.api import WeComClient
 from bot.adapters.wecom.crypto import CallbackRejected, WeComCrypto
+from bot.runtime.runner import ShuttingDown
 from core.config.channels import WeComSettings
-from core.errors import AdapterError, ConfigError, InputError
+from core.errors import AdapterError, ConfigError, InputError, NotConnected, StorageError
+from core.storage.shared import SharedValues
 from core.types import Button, ConversationKey, IncomingMessage, OutgoingMessage
 
 log = structlog.get_logger(__name__)
 
 _MAX_BODY_BYTES = 64 * 1024  # callbacks are a few hundred bytes
-_REMEMBERED = 10_000  # recent MsgIds and offered options kept in memory
+_OPTIONS = "wecom.options"
+_OPTIONS_TTL = timedelta(days=1)
 _T = TypeVar("_T")
 
 
@@ -37,10 +40,12 @@ class WeComAdapter:
     """The WeCom channel. Mount :meth:`routes` on Kefu's server at ``callback_path``."""
 
     platform = convert.PLATFORM
+    delivery = "push"
 
-    def __init__(self, settings: WeComSettings, handler: MessageHandler) -> None:
+    def __init__(self, settings: WeComSettings, runner: Runner, shared: SharedValues) -> None:
         self._settings = settings
-        self._handler = handler
+        self._runner = runner
+        self._shared = shared
         self._crypto = WeComCrypto.create(
             _secret(settings.token, "token"),
             _secret(settings.encoding_aes_key, "encoding_aes_key"),
@@ -50,10 +55,6 @@ class WeComAdapter:
         self._secret = _secret(settings.secret, "secret")
         self._session: aiohttp.ClientSession | None = None
         self._client: WeComClient | None = None
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._offered: OrderedDict[str, tuple[Button, ...]] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Open the HTTP session; callbacks arrive through :meth:`routes`."""
@@ -65,14 +66,10 @@ class WeComAdapter:
             corp_id=self._crypto.receive_id,
             secret=self._secret,
         )
-        log.info("wecom.started", path=self._settings.callback_path)
+        log.info("wecom.started", path=self._settings.callback_path, agent_id=self._agent_id)
 
     async def stop(self) -> None:
-        """Finish the answers in flight (up to 10 s), then close the session."""
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=10)
-            for task in pending:
-                task.cancel()
+        """Close the session (answers still due stay in the outbox for the next worker)."""
         if self._session is not None:
             await self._session.close()
         self._session = self._client = None
@@ -85,12 +82,14 @@ class WeComAdapter:
         """Send ``message`` to the WeCom user ``key.user_id`` through message/send.
 
         Raises:
-            AdapterError: not started, or WeCom refused the message.
+            NotConnected: not started on this worker (another one sends it).
+            TransientDeliveryError: WeCom is busy or unreachable; sent again later.
+            AdapterError: WeCom refused the message.
         """
         if self._client is None:
-            raise AdapterError("wecom adapter is not started")
+            raise NotConnected("wecom adapter is not started")
         if message.buttons:
-            self._offer(key, message.buttons)
+            await self._offer(key, message.buttons)
         for content in convert.render(message):
             payload = convert.send_payload(self._agent_id, key.user_id, content)
             data = await self._client.call("/cgi-bin/message/send", payload)
@@ -137,70 +136,31 @@ class WeComAdapter:
         except InputError as e:
             log.warning("wecom.callback.malformed", error=str(e))
             return web.Response(status=400, text="bad request")
-        if not self._first_time(convert.dedupe_key(fields)):
-            log.info("wecom.callback.duplicate", msg_id=fields.get("MsgId"))
-            return web.Response(text="")
         incoming = convert.to_incoming(fields)
-        if incoming is not None:
-            self._spawn(self._answer(incoming))
+        if incoming is None:
+            return web.Response(text="")
+        try:
+            await self._runner.accept(await self._with_choice(incoming))
+        except ShuttingDown:
+            return web.Response(status=503, text="restarting")  # WeCom calls back again
+        except StorageError:
+            log.exception("wecom.callback.not_recorded", msg_id=fields.get("MsgId"))
+            return web.Response(status=500, text="try again")
         return web.Response(text="")
 
-    async def _answer(self, incoming: IncomingMessage) -> None:
-        key = incoming.key
-        lock = self._locks.setdefault(key.as_str(), asyncio.Lock())
-        try:
-            async with lock:  # one customer's messages are answered in order
-                incoming = self._with_choice(incoming)
-                try:
-                    replies = await self._handler(incoming)
-                except Exception:
-                    log.exception("wecom.handler.failed", conversation=key.as_str())
-                    replies = [OutgoingMessage(text=sorry_text(incoming.text))]
-                for reply in replies:
-                    await self.send(key, reply)
-        except AdapterError as e:
-            log.warning("wecom.send.failed", conversation=key.as_str(), error=str(e))
-        finally:
-            if not lock.locked():
-                self._locks.pop(key.as_str(), None)
-
-    def _with_choice(self, incoming: IncomingMessage) -> IncomingMessage:
-        """Replace a bare number answering our numbered options with that option's payload."""
-        offered = self._offered.pop(incoming.key.as_str(), ())
+    async def _with_choice(self, incoming: IncomingMessage) -> IncomingMessage:
+        """Replace a bare number answering our numbered options with that option's payload
+        (the options are in the database: any worker may have offered them)."""
+        stored = await self._shared.pop(_OPTIONS, incoming.key.as_str())
+        offered = tuple(Button(b["title"], b["payload"]) for b in (stored or {}).get("buttons", []))
         payload = convert.resolve_choice(incoming.text, offered) if offered else None
         if payload is None:
             return incoming
-        return IncomingMessage(
-            message_id=incoming.message_id,
-            key=incoming.key,
-            text=payload,
-            sender_name=incoming.sender_name,
-            timestamp=incoming.timestamp,
-            parts=incoming.parts,
-            raw=incoming.raw,
-        )
+        return dataclasses.replace(incoming, text=payload)
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)  # keep a reference until done, so it is not collected
-        task.add_done_callback(self._tasks.discard)
-
-    def _first_time(self, dedupe_key: str) -> bool:
-        if dedupe_key in self._seen:
-            return False
-        self._seen[dedupe_key] = None
-        _trim(self._seen)
-        return True
-
-    def _offer(self, key: ConversationKey, buttons: tuple[Button, ...]) -> None:
-        self._offered[key.as_str()] = buttons
-        self._offered.move_to_end(key.as_str())
-        _trim(self._offered)
-
-
-def _trim(store: OrderedDict[str, Any]) -> None:
-    while len(store) > _REMEMBERED:
-        store.popitem(last=False)
+    async def _offer(self, key: ConversationKey, buttons: tuple[Button, ...]) -> None:
+        value = {"buttons": [{"title": b.title, "payload": b.payload} for b in buttons]}
+        await self._shared.put(_OPTIONS, key.as_str(), value, ttl=_OPTIONS_TTL)
 
 
 def _rejected(request: web.Request, error: CallbackRejected) -> web.Response:

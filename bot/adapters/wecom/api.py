@@ -10,13 +10,15 @@ from typing import Any
 import aiohttp
 import structlog
 
-from core.errors import AdapterError
+from core.errors import AdapterError, TransientDeliveryError
 
 log = structlog.get_logger(__name__)
 
 TOKEN_EXPIRED_CODES = frozenset({40014, 42001})
 """invalid access_token / access_token expired: fetch a new token and retry once."""
 
+BUSY_CODES = frozenset({-1, 45009, 45033, 45047})
+"""system busy / API rate limits: worth sending again a little later."""
 _REFRESH_MARGIN_S = 300  # renew a little before WeCom's expiry (7200 s)
 
 
@@ -94,7 +96,7 @@ class WeComClient:
             ) as response:
                 data = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            raise AdapterError(f"wecom {path} failed: {type(e).__name__}") from e
+            raise TransientDeliveryError(f"wecom {path} failed: {type(e).__name__}") from e
         return _checked(path, data)
 
     async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -102,7 +104,7 @@ class WeComClient:
             async with self._session.get(f"{self._base_url}{path}", params=params) as response:
                 data = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            raise AdapterError(f"wecom {path} failed: {type(e).__name__}") from e
+            raise TransientDeliveryError(f"wecom {path} failed: {type(e).__name__}") from e
         return _checked(path, data)
 
 
@@ -116,6 +118,8 @@ def _checked(path: str, data: object) -> dict[str, Any]:
     code = int(data.get("errcode", 0))
     if code in TOKEN_EXPIRED_CODES:
         raise _TokenExpired(f"wecom {path}: errcode {code}")
+    if code in BUSY_CODES:
+        raise TransientDeliveryError(f"wecom {path}: errcode {code} (busy, retried later)")
     if code != 0:
         raise AdapterError(f"wecom {path}: errcode {code} {data.get('errmsg', '')}".strip())
     return data

@@ -23,6 +23,7 @@ from core.errors import AdapterError
 from core.types import ConversationKey, OutgoingMessage
 from tests.fakes.discord import APPLICATION_ID, TOKEN, FakeDiscord
 from tests.fakes.pipeline import LONG_WORDS, TEXT_ONLY, ScriptedPipeline
+from tests.fakes.runtime import local_runtime
 
 PAYLOADS = Path(__file__).parent / "payloads"
 DM_CHANNEL = "1300000000000000009"
@@ -54,14 +55,16 @@ async def setup() -> AsyncIterator[Setup]:
         gateway_url=fake.gateway_url,
     )
     pipeline = ScriptedPipeline()
-    adapter = DiscordAdapter(settings, pipeline)
-    try:
-        await adapter.start()
-        await asyncio.wait_for(fake.ready.wait(), 5)
-        yield Setup(adapter, fake, pipeline)
-    finally:
-        await adapter.stop()
-        await fake.stop()
+    async with local_runtime(pipeline) as runtime:
+        adapter = runtime.attach(DiscordAdapter(settings, runtime.runner, runtime.shared))
+        try:
+            await adapter.start()
+            await asyncio.wait_for(fake.ready.wait(), 5)
+            yield Setup(adapter, fake, pipeline)
+        finally:
+            await runtime.drain()
+            await adapter.stop()
+            await fake.stop()
 
 
 async def test_dm_question_is_answered_with_sources_and_buttons(setup: Setup) -> None:

@@ -22,7 +22,7 @@ async def test_demo_question_answered_and_non_admin_kb_command_refused(kefu: Kef
         api_base_url=fake.api_base_url,
         gateway_url=fake.gateway_url,
     )
-    adapter = DiscordAdapter(settings, kefu.pipeline.handle)
+    adapter = DiscordAdapter(settings, kefu.runner, kefu.shared)
     kefu.add_adapter(adapter)
     try:
         await adapter.start()

@@ -10,6 +10,7 @@ from bot.adapters.base import MessageHandler
 from bot.adapters.telegram import TelegramAdapter
 from core.config.channels import TelegramSettings
 from tests.fakes.pipeline import ScriptedPipeline
+from tests.fakes.runtime import local_runtime
 from tests.fakes.server import serve_routes
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
@@ -58,12 +59,14 @@ def running(
         handler: MessageHandler | None = None, **overrides: Any
     ) -> AsyncIterator[Running]:
         settings = settings_for(fake, **overrides)
-        adapter = TelegramAdapter(settings, handler or pipeline)
-        async with serve_routes(adapter.routes()) as base:
-            await adapter.start()
-            try:
-                yield adapter, base + settings.webhook_path
-            finally:
-                await adapter.stop()
+        async with local_runtime(handler or pipeline) as runtime:
+            adapter = runtime.attach(TelegramAdapter(settings, runtime.runner, runtime.shared))
+            async with serve_routes(adapter.routes()) as base:
+                await adapter.start()
+                try:
+                    yield adapter, base + settings.webhook_path
+                finally:
+                    await runtime.drain()
+                    await adapter.stop()
 
     return start

@@ -297,3 +297,47 @@ async def test_send_to_a_chat_that_blocked_the_bot_raises_adapter_error(
     async with running() as (adapter, _):
         with pytest.raises(AdapterError, match="cannot write"):
             await adapter.send(ConversationKey("telegram", "99", "99"), OutgoingMessage(text="hi"))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [(500, "Internal Server Error"), (502, "Bad Gateway"), (429, "Too Many Requests: retry")],
+)
+async def test_an_answer_the_bot_api_fails_to_take_is_sent_again_once(
+    fake: FakeTelegram, running: Start, failure: tuple[int, str]
+) -> None:
+    fake.send_failures.append(failure)
+    async with running() as (_, url):
+        question = message_update(1, chat_id=42, user_id=42, text="Do you ship to Canada?")
+        assert await fake.post_webhook(url, question, SECRET) == 200
+        await fake.wait_for("sendMessage", 2, timeout=5)
+        await asyncio.sleep(0.6)  # and not a third time
+    sends = [c for c in fake.calls if c.method == "sendMessage"]
+    assert [c.status for c in sends] == [failure[0], 200]  # refused once, then taken once
+    delivered = [visible_text(c.params["text"]).split("\n")[0] for c in sends[1:]]
+    assert delivered == ["Answer to: Do you ship to Canada?"]
+
+
+async def test_three_quick_messages_in_many_chats_are_answered_in_order(
+    fake: FakeTelegram, running: Start
+) -> None:
+    chats = range(100, 120)
+    async with running() as (_, url):
+
+        async def customer(chat: int) -> list[int]:
+            # One chat's updates come one after another, as Telegram sends them; the chats
+            # all at once. The first answer is slow, so a naive bot would overtake it.
+            statuses = []
+            for n, text in enumerate(("slow one", "two", "three"), start=1):
+                update = message_update(
+                    chat * 10 + n, chat_id=chat, user_id=chat, text=text, message_id=n
+                )
+                statuses.append(await fake.post_webhook(url, update, SECRET))
+            return statuses
+
+        results = await asyncio.gather(*(customer(chat) for chat in chats))
+        assert {status for statuses in results for status in statuses} == {200}
+        await fake.wait_for("sendMessage", 3 * len(chats), timeout=20)
+    for chat in chats:
+        firsts = [visible_text(t).split("\n")[0] for t in fake.sent_texts(chat)]
+        assert firsts == ["Answer to: slow one", "Answer to: two", "Answer to: three"], chat

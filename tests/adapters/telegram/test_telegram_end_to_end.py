@@ -14,7 +14,7 @@ async def test_demo_question_answered_and_non_admin_kb_reload_refused(
     fake: FakeTelegram, kefu: Kefu
 ) -> None:
     settings = settings_for(fake)
-    adapter = TelegramAdapter(settings, kefu.pipeline.handle)
+    adapter = TelegramAdapter(settings, kefu.runner, kefu.shared)
     kefu.add_adapter(adapter)
     async with serve_routes(adapter.routes()) as base:
         await adapter.start()
@@ -27,6 +27,7 @@ async def test_demo_question_answered_and_non_admin_kb_reload_refused(
         await kefu.deliver(
             ConversationKey("telegram", "77", "77"), OutgoingMessage("Agent Mei here.")
         )
+        await fake.wait_for("sendMessage", 3)  # stored, then sent by the outbox
         await adapter.stop()
     answer, refusal, agent = (visible_text(text) for text in fake.sent_texts(77))
     assert "16:00" in answer and "Sources:" in answer

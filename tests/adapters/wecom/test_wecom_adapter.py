@@ -17,6 +17,7 @@ from core.config.channels import WeComSettings
 from core.errors import AdapterError
 from core.types import ConversationKey, OutgoingMessage
 from tests.fakes.pipeline import LONG_WORDS, TEXT_ONLY, ScriptedPipeline
+from tests.fakes.runtime import local_runtime
 from tests.fakes.server import serve_routes
 from tests.fakes.wecom import (
     AES_KEY,
@@ -54,16 +55,18 @@ async def setup() -> AsyncIterator[Setup]:
         api_base_url=api.url,
     )
     pipeline = ScriptedPipeline()
-    adapter = WeComAdapter(settings, pipeline)
-    async with serve_routes(adapter.routes()) as base:
-        await adapter.start()
-        wecom = CallbackSender(base + settings.callback_path)
-        try:
-            yield Setup(adapter, api, wecom, pipeline)
-        finally:
-            await wecom.close()
-            await adapter.stop()
-            await api.stop()
+    async with local_runtime(pipeline) as runtime:
+        adapter = runtime.attach(WeComAdapter(settings, runtime.runner, runtime.shared))
+        async with serve_routes(adapter.routes()) as base:
+            await adapter.start()
+            wecom = CallbackSender(base + settings.callback_path)
+            try:
+                yield Setup(adapter, api, wecom, pipeline)
+            finally:
+                await wecom.close()
+                await runtime.drain()
+                await adapter.stop()
+                await api.stop()
 
 
 async def _until(condition: Callable[[], object], timeout: float = 3.0) -> None:
@@ -215,3 +218,32 @@ async def test_verify_url_cli_prints_the_echo_or_the_reason() -> None:
     wrong_token = runner.invoke(wecom_cli, [*args[:2], "QDG6eX", *args[3:], "--corp-id", "x"])
     assert wrong_token.exit_code == 1
     assert "signature mismatch" in wrong_token.output
+
+
+async def test_an_answer_wecom_was_too_busy_for_is_sent_again_once(setup: Setup) -> None:
+    setup.api.busy_answers = 1
+    await setup.wecom.post(setup.wecom.message(text_xml("zhaoliu", "多久发货？", msg_id=3001)))
+    await _until(lambda: setup.api.sent, timeout=5)
+    await asyncio.sleep(0.7)
+    assert setup.api.send_attempts == 2
+    assert [m["text"]["content"].split("\n")[0] for m in setup.api.sent] == [
+        "Answer to: 多久发货？"
+    ]
+
+
+async def test_three_quick_messages_per_user_are_answered_in_order(setup: Setup) -> None:
+    users = [f"user{n}" for n in range(10)]
+
+    async def customer(u: int, user: str) -> list[int]:
+        statuses = []  # one user's callbacks one after another; the users all at once
+        for n, text in enumerate(("slow 一", "二", "三"), start=1):
+            request = setup.wecom.message(text_xml(user, text, msg_id=5000 + u * 10 + n))
+            statuses.append((await setup.wecom.post(request))[0])
+        return statuses
+
+    results = await asyncio.gather(*(customer(u, user) for u, user in enumerate(users)))
+    assert {status for statuses in results for status in statuses} == {200}
+    await _until(lambda: len(setup.api.sent) == 3 * len(users), timeout=20)
+    for user in users:
+        firsts = [line.split("\n")[0] for line in setup.api.texts_to(user)]
+        assert firsts == ["Answer to: slow 一", "Answer to: 二", "Answer to: 三"], user

@@ -35,7 +35,7 @@ async def test_demo_question_answered_and_non_admin_kb_reload_refused(kefu: Kefu
         encoding_aes_key=SecretStr(AES_KEY),
         api_base_url=api.url,
     )
-    adapter = WeComAdapter(settings, kefu.pipeline.handle)
+    adapter = WeComAdapter(settings, kefu.runner, kefu.shared)
     kefu.add_adapter(adapter)
     async with serve_routes(adapter.routes()) as base:
         await adapter.start()

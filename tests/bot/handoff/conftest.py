@@ -14,16 +14,15 @@ import pytest
 from aiohttp import ClientResponse, ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.adapters.base import MessageHandler
-from bot.adapters.web.rest import RestChannel
 from bot.app import Kefu
-from bot.handoff import HandoffService, install
+from bot.handoff import HandoffService
 from bot.handoff.records import AgentRecord
 from core.events import EventKind
 from core.settings import KefuSettings
-from core.storage import ConversationStore, Database
+from core.storage import ConversationStore, Database, EventRecord
+from core.storage.outbox import EventToRecord
 from core.text import detect_language
-from core.types import ConversationKey, IncomingMessage, OutgoingMessage
+from core.types import ConversationKey, OutgoingMessage
 from tests.core.conftest import BACKENDS, POSTGRES_URL, FakeClock, reset_postgres
 
 BOT = "bot answered"
@@ -32,12 +31,25 @@ BOT = "bot answered"
 
 @dataclass
 class Deliveries:
-    """Stands in for ``Kefu.deliver`` and records what reached each customer."""
+    """Stands in for ``Kefu.deliver``: records what reached each customer and, like the real
+    outbox, logs the event that goes with it."""
 
+    store: ConversationStore | None = None
     sent: list[tuple[ConversationKey, OutgoingMessage]] = field(default_factory=list)
 
-    async def __call__(self, key: ConversationKey, message: OutgoingMessage) -> None:
+    async def __call__(
+        self,
+        key: ConversationKey,
+        message: OutgoingMessage,
+        *,
+        record: EventToRecord | None = None,
+    ) -> EventRecord | None:
         self.sent.append((key, message))
+        if record is None or self.store is None:
+            return None
+        return await self.store.append_event(
+            key, record.kind, text=message.text, payload=record.payload
+        )
 
     def to(self, key: ConversationKey) -> list[str]:
         return [message.text for k, message in self.sent if k == key]
@@ -79,8 +91,8 @@ def store(database: Database, clock: FakeClock) -> ConversationStore:
 
 
 @pytest.fixture
-def deliveries() -> Deliveries:
-    return Deliveries()
+def deliveries(store: ConversationStore) -> Deliveries:
+    return Deliveries(store)
 
 
 @pytest.fixture
@@ -163,33 +175,15 @@ async def status(store: ConversationStore, key: ConversationKey) -> str:
 # --- The real Kefu with the agent workspace -------------------------------------------------
 
 
-def wired_by_lead(kefu: Kefu) -> HandoffService | None:
-    """The handoff service that ``Kefu.create`` installed, once the lead has wired it."""
-    service = getattr(kefu, "handoff", None)
-    return service if isinstance(service, HandoffService) else None
-
-
 @pytest.fixture
 async def handoff(kefu: Kefu) -> HandoffService:
-    """The running bot's handoff service.
-
-    Until ``Kefu.create`` installs it and the pipeline calls its hooks, a stand-in REST
-    channel calls the hooks around the real pipeline (see :func:`_hooks_around_pipeline`).
-    """
-    service = wired_by_lead(kefu)
-    if service is not None:
-        return service
-    service = install(kefu)
-    kefu.add_adapter(RestChannel(_hooks_around_pipeline(kefu, service)))
-    return service
+    """The running bot's handoff service."""
+    return kefu.handoff
 
 
 @pytest.fixture
 def agent_app(kefu: Kefu, handoff: HandoffService) -> web.Application:
-    app = kefu.web_app()
-    if wired_by_lead(kefu) is None:
-        app.add_routes(handoff.routes())
-    return app
+    return kefu.web_app()
 
 
 @pytest.fixture
@@ -197,33 +191,6 @@ async def site(agent_app: web.Application) -> AsyncIterator[TestClient[Any, Any]
     """The bot's one web server (REST channel and /agent) on 127.0.0.1."""
     async with TestClient(TestServer(agent_app, host="127.0.0.1")) as client:
         yield client
-
-
-def _hooks_around_pipeline(kefu: Kefu, service: HandoffService) -> MessageHandler:
-    """Test stand-in for the two pipeline hook calls, used only while they are not wired."""
-
-    async def handle(message: IncomingMessage) -> Sequence[OutgoingMessage]:
-        key, text = message.key, message.text
-        language = detect_language(text)
-        conversation = await kefu.store.get_or_create(key)
-        if conversation.status != "bot":
-            await kefu.store.append_event(key, EventKind.USER_MESSAGE, text=text)
-            routed = await service.route_customer_message(key, text, language)
-            if routed is not None:
-                await record(kefu.store, key, routed)
-                return routed
-            return await kefu.pipeline.handle(message)
-        previous = await kefu.store.events(key, kinds=[EventKind.BOT_REPLY])
-        escalated = await service.maybe_escalate(
-            key, text, language, last_answers=[str(e.payload.get("answer_kind")) for e in previous]
-        )
-        if escalated is None:
-            return await kefu.pipeline.handle(message)
-        await kefu.store.append_event(key, EventKind.USER_MESSAGE, text=text)
-        await record(kefu.store, key, escalated)
-        return escalated
-
-    return handle
 
 
 class AgentBrowser:

@@ -1,0 +1,92 @@
+"""A worker's background chores: deliver what is due, answer orphaned messages, forget old
+records, and start platforms that were down at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from core.errors import KefuError
+from core.types import utcnow
+from knowledge.refresh import keep_fresh
+
+if TYPE_CHECKING:
+    from bot.app import Kefu
+    from core.settings import ServerSettings
+
+log = structlog.get_logger(__name__)
+
+DELIVERY_EVERY_S = 1.0
+ORPHANS_EVERY_S = 5.0
+RETENTION_EVERY_S = 3600.0
+_ADAPTER_RETRY_FIRST_S = 2.0
+_ADAPTER_RETRY_MAX_S = 120.0
+
+
+class Upkeep:
+    """Runs the chores of one worker until :meth:`stop`."""
+
+    def __init__(self, kefu: Kefu, settings: ServerSettings) -> None:
+        self._kefu = kefu
+        self._settings = settings
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        kefu = self._kefu
+        self._every(DELIVERY_EVERY_S, "delivery", kefu.delivery.sweep)
+        self._every(ORPHANS_EVERY_S, "orphans", kefu.runner.answer_orphans)
+        self._every(RETENTION_EVERY_S, "retention", self._forget_old)
+        # Changes nobody announced on the bus (the CLI, a worker that died) are seen this way.
+        interval = kefu.settings.knowledge.refresh_interval_s
+        self._tasks.append(asyncio.create_task(keep_fresh(kefu.knowledge, interval)))
+
+    async def start_adapter(self, adapter: Any) -> None:
+        """Starts a channel now, or keeps trying in the background while its platform is
+        unreachable: one platform down must not take the whole server down."""
+        try:
+            await adapter.start()
+        except (KefuError, OSError) as e:
+            log.error("adapter.start_failed", platform=adapter.platform, error=str(e))
+            self._tasks.append(asyncio.create_task(self._retry_start(adapter)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _retry_start(self, adapter: Any) -> None:
+        wait = _ADAPTER_RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                await adapter.start()
+            except (KefuError, OSError) as e:
+                wait = min(wait * 2, _ADAPTER_RETRY_MAX_S)
+                log.warning("adapter.start_retry_failed", platform=adapter.platform, error=str(e))
+                continue
+            log.info("adapter.started_after_retry", platform=adapter.platform)
+            return
+
+    def _every(self, seconds: float, name: str, chore: Callable[[], Awaitable[object]]) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await chore()
+                except Exception:
+                    log.exception("runtime.upkeep.failed", chore=name)
+
+        self._tasks.append(asyncio.create_task(loop()))
+
+    async def _forget_old(self) -> None:
+        cutoff = utcnow() - timedelta(hours=self._settings.message_retention_hours)
+        kefu = self._kefu
+        inbox = await kefu.inbox.forget(older_than=cutoff)
+        outbox = await kefu.outbox.forget(older_than=cutoff)
+        await kefu.shared.forget_expired()
+        log.info("runtime.retention.forgot", inbox=inbox, outbox=outbox)
