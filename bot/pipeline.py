@@ -231,12 +231,14 @@ class Pipeline:
         )
         return list(hits)
 
-    async def _retrieve(self, turn: Turn) -> list[Passage]:
+    async def _retrieve(self, turn: Turn) -> tuple[list[Passage], str]:
+        """The passages for this turn and the question they were found with (a follow-up is
+        read with the previous question)."""
         passages = await self._search(turn.text)
         previous = turn.session.last_user_question()
         best = max((p.score for p in passages), default=0.0)
         if not previous or best >= self._thresholds.faq:
-            return passages
+            return passages, turn.text
         follow_up = is_follow_up(turn.text, turn.language)
         if self._llm is not None and (follow_up or best < self._thresholds.answer):
             # the model resolves "it"/"that one" the rules miss; it falls back to them itself
@@ -246,16 +248,19 @@ class Pipeline:
         elif follow_up:
             query = contextual_query(previous, turn.text)
         else:
-            return passages
+            return passages, turn.text
         log.info("pipeline.follow_up", rewritten=query != turn.text, **turn.log_context)
-        return passages if query == turn.text else await self._search(query)
+        if query == turn.text:
+            return passages, turn.text
+        return await self._search(query), query
 
     async def _answer_from_knowledge(
         self, turn: Turn, passages: list[Passage] | None = None
     ) -> OutgoingMessage:
         try:
+            asked = turn.text
             if passages is None:
-                passages = await self._retrieve(turn)
+                passages, asked = await self._retrieve(turn)
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)
             return _offer_human(
@@ -263,7 +268,12 @@ class Pipeline:
             )
         before = answered_before(turn.text, turn.language, turn.session)
         answer = decide_answer(
-            turn.text, turn.language, passages, self._thresholds, answered_before=before
+            turn.text,
+            turn.language,
+            passages,
+            self._thresholds,
+            answered_before=before,
+            asked=asked,
         )
         reply = render_answer(answer, turn.language)
         if self._llm is not None and answer.kind is AnswerKind.PASSAGE:

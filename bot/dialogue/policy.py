@@ -107,6 +107,7 @@ def decide_answer(
     thresholds: Thresholds,
     *,
     answered_before: Collection[str] = (),
+    asked: str | None = None,
 ) -> PolicyAnswer:
     """Applies the answer policy to ranked passages (best first).
 
@@ -116,9 +117,12 @@ def decide_answer(
         answered_before: chunk ids the previous answer quoted, when ``question`` follows it
             up: if the best passage is one of them, only the sentences about what the
             follow-up changed are sent ("and for laptops?"), not the same answer again.
+        asked: the question the passages were found with, when it was not ``question``
+            (a follow-up read with the previous turn); what the answer must match.
     """
+    asked = asked or question
     best = pick_passage(question, passages, language)
-    if best is None or best.score < thresholds.answer or foreign_subject(question, passages):
+    if best is None or best.score < thresholds.answer or foreign_subject(asked, passages):
         confidence = best.score if best else 0.0
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)
     follow_up = best.chunk_id in answered_before
@@ -126,13 +130,13 @@ def decide_answer(
         not follow_up
         and best.answer
         and best.score >= thresholds.faq
-        and faq_answers_it(question, best)
+        and faq_answers_it(asked, best)
     ):
         cited = citation_for(best, best.answer)
         return PolicyAnswer(AnswerKind.FAQ, best.answer, (cited,), best.score, best)
     limit = FOLLOW_UP_SENTENCES if follow_up else 3
     text = best_sentences(question, best.answer or best.text, limit)
-    if not follow_up and not shares_a_term(question, text):
+    if not follow_up and not shares_a_term(asked, text):
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=best.score)
     return PolicyAnswer(AnswerKind.PASSAGE, text, (citation_for(best, text),), best.score, best)
 
