@@ -18,22 +18,21 @@ when the generation moved. Call it when another worker says knowledge changed (t
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
 
-from core.errors import KnowledgeError, LoaderError
+from core.errors import KnowledgeError
 from core.settings import KnowledgeSettings
 from knowledge.calibration import calibration_for
-from knowledge.chunking import Chunk, Chunker
-from knowledge.embeddings import Embedder, embed_or_raise, make_embedder
+from knowledge.chunking import Chunker
+from knowledge.embeddings import Embedder, make_embedder
+from knowledge.indexing import Applied, Indexer
 from knowledge.lexical import ChunkFields, LexicalIndex, TokenCache
-from knowledge.loaders import LoadedSource, load_source
-from knowledge.manifest import SourceEntry, file_sha256
 from knowledge.retrieval import (
     CrossEncoderReranker,
     FusionWeights,
@@ -43,16 +42,10 @@ from knowledge.retrieval import (
 )
 from knowledge.sources import ChangePlan, plan_ingest, plan_reload
 from knowledge.state import ADDITIONS_SOURCE, KnowledgeState
-from knowledge.state.additions import (
-    ADDITION_PREFIX,
-    additions_digest,
-    additions_source,
-    new_addition,
-    with_alternative,
-)
+from knowledge.state.additions import ADDITION_PREFIX, new_addition, with_alternative
 from knowledge.state.legacy import import_data_dir_files
 from knowledge.store import ChunkStore, make_client
-from knowledge.types import IngestReport, KBStats, Passage
+from knowledge.types import IngestReport, KBStats, Passage, SourceDetails
 
 __all__ = ["ADDITIONS_FILE", "ADDITIONS_SOURCE", "KnowledgeBase", "OnChanged", "collection_name"]
 
@@ -102,7 +95,13 @@ class KnowledgeBase:
         self._store = store
         self._state = state
         self._generation = -1
-        self._chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+        self._indexer = Indexer(
+            store,
+            embedder,
+            Chunker(settings.chunk_size, settings.chunk_overlap),
+            int(settings.max_file_mb * 1_048_576),
+            state.host,
+        )
         self._tokens = TokenCache(data_dir / "lexical" / f"{store.name}.npz")
         self._tokens.load()
         self._write_lock = threading.Lock()
@@ -252,6 +251,7 @@ class KnowledgeBase:
             faq_entries=sum(1 for f in lexical.fields if f.kind == "faq"),
             embedder=self.embedder.name,
             collection=self._store.name,
+            generation=self._generation,
         )
 
     def check_store(self) -> int:
@@ -268,6 +268,21 @@ class KnowledgeBase:
         for fields in self._lexical.fields:
             counts[fields.source] = counts.get(fields.source, 0) + 1
         return counts
+
+    def source_details(self) -> list[SourceDetails]:
+        """Each indexed source: chunks, kind (faq, doc or both) and when its file last changed."""
+        kinds: dict[str, set[str]] = {}
+        for fields in self._lexical.fields:
+            kinds.setdefault(fields.source, set()).add(fields.kind)
+        details = []
+        manifest = self._state.sources()
+        for source, chunks in sorted(self.sources().items()):
+            entry = manifest.get(source)
+            path = Path(entry.path) if entry else self.data_dir / source
+            modified = path.stat().st_mtime if path.is_file() else None
+            kind = "+".join(sorted(kinds.get(source, set()))) or "—"
+            details.append(SourceDetails(source, chunks, kind, str(path), modified))
+        return details
 
     # -- changing --------------------------------------------------------------------------
 
@@ -391,15 +406,15 @@ class KnowledgeBase:
         """Runs one change under the writer lock, from a fresh view of the shared state."""
         with self._write_lock, self._state.writing():
             self._catch_up()
-            report, entries, removed, touched = self._apply(plan())
-            bump = always_bump or touched
-            self._generation = self._state.commit_change(entries, removed, bump=bump)
+            applied = self._apply(plan())
+            bump = always_bump or applied.changed
+            self._generation = self._state.commit_change(applied.rows, applied.removed, bump=bump)
         if bump and self.on_changed is not None:
             try:
                 self.on_changed(self._generation)
             except Exception:  # a failed notification must not fail the change
                 log.exception("kb.changed.notify_failed", generation=self._generation)
-        return report
+        return applied.report
 
     def _catch_up(self) -> bool:
         """Rebuilds the lexical index if the generation moved (caller holds ``_write_lock``)."""
@@ -413,109 +428,26 @@ class KnowledgeBase:
         log.info("kb.refreshed", generation=generation, chunks=len(self._lexical))
         return True
 
-    def _load(self, path: Path, source: str) -> LoadedSource:
-        return load_source(path, source, int(self.settings.max_file_mb * 1_048_576))
-
-    def _apply(
-        self, plan: ChangePlan
-    ) -> tuple[IngestReport, dict[str, SourceEntry], set[str], bool]:
-        """Indexes the plan; returns the report, the manifest rows to write and to drop, and
-        whether the index changed."""
-        manifest = self._state.sources()
+    def _apply(self, plan: ChangePlan) -> Applied:
+        """Indexes the plan against the manifest in the database and this process's view."""
         indexed: dict[str, set[str]] = {}
         for chunk_id, fields in zip(self._lexical.ids, self._lexical.fields, strict=True):
             indexed.setdefault(fields.source, set()).add(chunk_id)
-        failed = dict(plan.failed)
-        removed = set(plan.removed) | ({ADDITIONS_SOURCE} if plan.additions == [] else set())
-        skipped: dict[str, tuple[str, ...]] = {}
-        changed: dict[str, list[Chunk]] = {}
-        entries: dict[str, SourceEntry] = {}
-        unchanged = len(plan.kept)
-        for source, entry, load in self._candidates(plan, failed):
-            previous = manifest.get(source)
-            if previous and previous.sha256 == entry.sha256 and source in indexed:
-                unchanged += 1
-                entries[source] = entry
-                continue
-            try:
-                loaded = load()
-            except LoaderError as error:
-                failed[source] = str(error)
-                log.warning("kb.source.failed", source=source, reason=str(error))
-                continue
-            entries[source] = entry
-            if loaded.skipped:
-                skipped[source] = loaded.skipped
-            chunks = self._chunker.chunks(loaded)
-            if {c.chunk_id for c in chunks} == indexed.get(source, set()):
-                unchanged += 1
-            else:
-                changed[source] = chunks
-        embedded, touched = self._write(changed, indexed, removed)
-        added = sum(1 for source in changed if source not in indexed)
-        deleted = sum(1 for source in removed if source in indexed or source in manifest)
-        report = IngestReport(
-            added=added,
-            updated=len(changed) - added,
-            deleted=deleted,
-            unchanged=unchanged,
-            chunks=len(self._lexical),
-            failed=failed,
-            skipped=skipped,
-            embedded=embedded,
-        )
+        applied = self._indexer.apply(plan, self._state.sources(), indexed)
+        if applied.changed:
+            self._refresh_lexical()
+        report = replace(applied.report, chunks=len(self._lexical))
         log.info(
             "kb.ingest.finished",
             added=report.added,
             updated=report.updated,
             deleted=report.deleted,
             unchanged=report.unchanged,
-            failed=len(failed),
-            embedded=embedded,
+            failed=len(report.failed),
+            embedded=report.embedded,
             chunks=report.chunks,
         )
-        rows = {source: e for source, e in entries.items() if manifest.get(source) != e}
-        return report, rows, removed, touched or bool(deleted)
-
-    def _candidates(
-        self, plan: ChangePlan, failed: dict[str, str]
-    ) -> Iterator[tuple[str, SourceEntry, Callable[[], LoadedSource]]]:
-        """Each source to look at, with its manifest entry and how to load it."""
-        for source, (path, root) in sorted(plan.files.items()):
-            try:
-                digest = file_sha256(path)
-            except OSError as error:
-                failed[source] = f"cannot read file: {error.strerror or error}"
-                continue
-            entry = SourceEntry(str(path), str(root), digest, self._state.host)
-            yield source, entry, functools.partial(self._load, path, source)
-        if plan.additions:
-            additions = plan.additions
-            entry = SourceEntry("", "", additions_digest(additions))
-            yield ADDITIONS_SOURCE, entry, lambda: additions_source(additions)
-
-    def _write(
-        self,
-        changed: Mapping[str, list[Chunk]],
-        indexed: Mapping[str, set[str]],
-        removed: Iterable[str],
-    ) -> tuple[int, bool]:
-        """Embeds and writes new chunks, deletes stale ones; returns (embedded, changed)."""
-        new_chunks = [chunk for chunks in changed.values() for chunk in chunks]
-        stored = self._store.existing([c.chunk_id for c in new_chunks])
-        to_embed = [c for c in new_chunks if c.chunk_id not in stored]
-        vectors = embed_or_raise(self.embedder.embed_passages, [c.search_text() for c in to_embed])
-        self._store.upsert(to_embed, vectors)
-        stale: list[str] = []
-        for source, chunks in changed.items():
-            keep = {c.chunk_id for c in chunks}
-            stale.extend(i for i in indexed.get(source, ()) if i not in keep)
-        for source in removed:
-            stale.extend(indexed.get(source, ()))
-        self._store.delete(stale)
-        if new_chunks or stale:
-            self._refresh_lexical()
-        return len(to_embed), bool(new_chunks or stale)
+        return replace(applied, report=report)
 
     def _refresh_lexical(self) -> None:
         chunks = list(self._store.scan())

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from core.errors import KefuError
+from core.errors import ConfigError, KefuError
 from core.types import utcnow
 from knowledge.refresh import keep_fresh
 
@@ -49,6 +49,8 @@ class Upkeep:
         unreachable: one platform down must not take the whole server down."""
         try:
             await adapter.start()
+        except ConfigError:
+            raise  # a rejected token will not get better by waiting: say so and stop
         except (KefuError, OSError) as e:
             log.error("adapter.start_failed", platform=adapter.platform, error=str(e))
             self._tasks.append(asyncio.create_task(self._retry_start(adapter)))
@@ -65,6 +67,9 @@ class Upkeep:
             await asyncio.sleep(wait)
             try:
                 await adapter.start()
+            except ConfigError as e:
+                log.error("adapter.start_refused", platform=adapter.platform, error=str(e))
+                return
             except (KefuError, OSError) as e:
                 wait = min(wait * 2, _ADAPTER_RETRY_MAX_S)
                 log.warning("adapter.start_retry_failed", platform=adapter.platform, error=str(e))

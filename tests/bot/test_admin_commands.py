@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot.app import Kefu
-from tests.bot.conftest import ask
+from tests.bot.conftest import BACKEND, ask
 
 Client = TestClient[Any, Any]
 
@@ -49,7 +49,9 @@ async def test_reload_answers_at_once_and_reports_when_done(client: Client, kefu
     answered_now = [m["text"] for m in await ask(client, "admin", "/kb reload")]
     assert any("Reloading" in text for text in answered_now)
     await kefu.admin.wait_for_reload()
-    response = await client.get("/webhooks/rest/messages", params={"sender": "admin"})
+    response = await client.get(
+        "/webhooks/rest/messages", params={"sender": "admin"}, headers=BACKEND
+    )
     texts = answered_now + [m["text"] for m in await response.json()]
     reports = [text for text in texts if "unchanged" in text]
     assert len(reports) == 1  # the report arrives once, with the reply or later

@@ -92,6 +92,10 @@ class FakeOpenAIServer:
         """Next requests get these behaviours in order; after that, ``default``."""
         self._script.extend(behaviours)
 
+    def next_default(self) -> Behaviour:
+        """The behaviour of a request when the script is empty (subclasses may vary it)."""
+        return self.default
+
     @property
     def root_url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
@@ -133,7 +137,7 @@ class FakeOpenAIServer:
                 body=body,
             )
         )
-        behaviour = self._script.popleft() if self._script else self.default
+        behaviour = self._script.popleft() if self._script else self.next_default()
         if isinstance(behaviour, Fail):
             return _error_response(behaviour)
         if isinstance(behaviour, BreakStream):
