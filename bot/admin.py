@@ -26,6 +26,7 @@ HELP = {
         "/kb stats — 知识库统计\n"
         "/kb search <问题> — 查看检索结果与分数\n"
         "/kb add <问题> | <答案> — 新增一条 FAQ，立即生效\n"
+        "/kb alias <条目编号或问题> | <相似问> — 给新增的 FAQ 加一个相似问法\n"
         "/kb delete <来源或条目编号> — 删除某个来源的全部内容，或一条新增的 FAQ（added-…）\n"
         "/help — 显示本帮助"
     ),
@@ -35,6 +36,7 @@ HELP = {
         "/kb stats — knowledge base statistics\n"
         "/kb search <question> — top hits with scores and sources\n"
         "/kb add <question> | <answer> — add an FAQ entry, live at once\n"
+        "/kb alias <id or question> | <phrasing> — another way to ask an added FAQ entry\n"
         "/kb delete <source or id> — delete one source, or one added FAQ entry (added-…)\n"
         "/help — this help"
     ),
@@ -48,6 +50,7 @@ class KnowledgeAdmin(Protocol):
     def stats(self) -> KBStats: ...
     def search(self, query: str, k: int = 5) -> list[Passage]: ...
     def add_faq(self, question: str, answer: str, category: str | None = None) -> str: ...
+    def add_alternative(self, entry: str, phrasing: str) -> str: ...
     def delete_source(self, source: str) -> int: ...
 
 
@@ -100,6 +103,7 @@ class AdminCommands:
             "kb stats": self._stats,
             "kb search": self._search,
             "kb add": self._add,
+            "kb alias": self._alias,
             "kb delete": self._delete,
         }.get(name)
         if handler is None:
@@ -189,6 +193,22 @@ class AdminCommands:
             f"已添加 FAQ（{faq_id}），立即生效。"
             if language == "zh"
             else f"FAQ entry added ({faq_id}); it is live now."
+        )
+
+    async def _alias(self, key: ConversationKey, arg: str, language: Language) -> str:
+        entry, sep, phrasing = arg.partition("|")
+        if not sep or not entry.strip() or not phrasing.strip():
+            return pick(
+                language,
+                "用法：/kb alias <条目编号或问题> | <相似问>",
+                "Usage: /kb alias <added-… id or question> | <another way to ask it>",
+            )
+        faq_id = await asyncio.to_thread(self._kb.add_alternative, entry.strip(), phrasing.strip())
+        log.info("kb.faq_alias_added", faq_id=faq_id, by=key.as_str())
+        return pick(
+            language,
+            f"已为 {faq_id} 添加相似问，立即生效。",
+            f"Alternative phrasing added to {faq_id}; it is live now.",
         )
 
     async def _delete(self, key: ConversationKey, arg: str, language: Language) -> str:

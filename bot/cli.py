@@ -35,6 +35,8 @@ app.add_typer(feedback_cli.finetune_app, name="finetune")
 app.command("report")(feedback_cli.report)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")]
+DEMO_SUITE = Path(__file__).resolve().parent / "demo" / "conversations.yaml"
+"""The demo shop's test conversations (``kefu eval dialogues`` without a file)."""
 
 
 def load_settings() -> KefuSettings:
@@ -305,6 +307,29 @@ def eval_intents(
         train, test, label_field=label_field, cache_dir=load_settings().data_dir / "embedding-cache"
     )
     print_numbers(result, as_json)
+
+
+@eval_app.command("dialogues")
+def eval_dialogues(
+    suite: Annotated[
+        Path, typer.Argument(help="YAML or JSONL test conversations (see docs/dialogue-suite.md).")
+    ] = DEMO_SUITE,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run test conversations through the bot: per-category rates, confident-wrong answers
+    and every failed turn."""
+    from bot.conversation_eval import run_suite_file
+
+    report = asyncio.run(run_suite_file(load_settings(), suite))
+    if as_json:
+        print_numbers(report, as_json)
+        return
+    for failure in report["failures"]:
+        typer.echo(
+            f"FAIL {failure['conversation']}#{failure['turn']} [{failure['expect']}] "
+            f"{failure['say']!r}: {failure['reason']}"
+        )
+    print_numbers({k: v for k, v in report.items() if k != "failures"}, as_json)
 
 
 def main() -> None:

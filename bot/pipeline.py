@@ -8,7 +8,6 @@ turn with its outbox rows; delivery sends them)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import uuid
 from collections.abc import Sequence
@@ -20,10 +19,14 @@ import structlog
 from bot.admin import AdminCommands, is_command, parse_command
 from bot.dialogue.actions import DialogueActions
 from bot.dialogue.followup import contextual_query, is_follow_up
-from bot.dialogue.intent_catalog import IntentAction
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
+from bot.dialogue.routing import (
+    answered_before,
+    failure_history,
+    knowledge_first,
+    settle_intent,
+)
 from bot.dialogue.session import Session, load_session
-from bot.dialogue.slots import FRAME_KEY
 from bot.dialogue.understanding import Understander, Understanding
 from bot.feedback.service import FeedbackService
 from bot.feedback.transcript import KNOWLEDGE_ANSWERS
@@ -45,9 +48,6 @@ from knowledge.types import Passage, Retriever
 log = structlog.get_logger(__name__)
 
 CUSTOMER_COMMANDS = frozenset({"start"})
-SLOT_ACTIONS = frozenset({IntentAction.ORDER_STATUS, IntentAction.REFUND_REQUEST})
-CERTAIN_INTENT = 0.99
-"""At this confidence "我的订单到哪了" asks for the order number without consulting the FAQ."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -164,35 +164,21 @@ class Pipeline:
             if reason is not None:
                 return reason
         understood = await self._understand(turn)
+        if understood is not None:
+            understood = settle_intent(understood, turn.text)
         if self._handoff is not None:
             escalated = await self._maybe_escalate(turn, understood)
             if escalated is not None:
                 return escalated
-        passages: list[Passage] | None = None
-        if understood is not None and self._may_be_faq(turn, understood):
-            with contextlib.suppress(KnowledgeError):  # answered (or apologised) below
-                passages = await self._retrieve(turn)
-            if passages is not None and self._confident_faq(turn, passages):
-                return [await self._answer_from_knowledge(turn, passages)]
+        if understood is not None and knowledge_first(
+            turn.text, turn.language, understood, turn.session
+        ):
+            return [await self._answer_from_knowledge(turn)]
         if self._dialogue is not None and understood is not None:
             acted = await self._dialogue.respond(turn.session, turn.text, turn.language, understood)
             if acted is not None:
                 return acted
-        return [await self._answer_from_knowledge(turn, passages)]
-
-    def _may_be_faq(self, turn: Turn, understood: Understanding) -> bool:
-        """An order intent without an order number may be a policy question ("退款多久能到账?")
-        that a curated FAQ answers better than asking for the order number."""
-        return (
-            understood.action in SLOT_ACTIONS
-            and not understood.entities.order_numbers
-            and FRAME_KEY not in turn.session.state
-            and understood.prediction.confidence < CERTAIN_INTENT
-        )
-
-    def _confident_faq(self, turn: Turn, passages: Sequence[Passage]) -> bool:
-        answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
-        return answer.kind is AnswerKind.FAQ
+        return [await self._answer_from_knowledge(turn)]
 
     async def _understand(self, turn: Turn) -> Understanding | None:
         if self._understander is None:
@@ -215,11 +201,7 @@ class Pipeline:
             turn.language,
             intent=understood.intent if understood else None,
             frustrated=understood.sentiment.frustrated if understood else False,
-            last_answers=[
-                str(t.payload.get("answer_kind"))
-                for t in turn.session.turns
-                if t.role == "assistant"
-            ],
+            last_answers=failure_history(turn.session),
         )
 
     async def _command(self, turn: Turn) -> list[OutgoingMessage]:
@@ -254,12 +236,14 @@ class Pipeline:
             )
         return list(hits)
 
-    async def _retrieve(self, turn: Turn) -> list[Passage]:
+    async def _retrieve(self, turn: Turn) -> tuple[list[Passage], str]:
+        """The passages for this turn and the question they were found with (a follow-up is
+        read with the previous question)."""
         passages = await self._search(turn.text)
         previous = turn.session.last_user_question()
         best = max((p.score for p in passages), default=0.0)
         if not previous or best >= self._thresholds.faq:
-            return passages
+            return passages, turn.text
         follow_up = is_follow_up(turn.text, turn.language)
         if self._llm is not None and (follow_up or best < self._thresholds.answer):
             # the model resolves "it"/"that one" the rules miss; it falls back to them itself
@@ -269,22 +253,33 @@ class Pipeline:
         elif follow_up:
             query = contextual_query(previous, turn.text)
         else:
-            return passages
+            return passages, turn.text
         log.info("pipeline.follow_up", rewritten=query != turn.text, **turn.log_context)
-        return passages if query == turn.text else await self._search(query)
+        if query == turn.text:
+            return passages, turn.text
+        return await self._search(query), query
 
     async def _answer_from_knowledge(
         self, turn: Turn, passages: list[Passage] | None = None
     ) -> OutgoingMessage:
         try:
+            asked = turn.text
             if passages is None:
-                passages = await self._retrieve(turn)
+                passages, asked = await self._retrieve(turn)
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)
             return _offer_human(
                 say("knowledge_unavailable", turn.language), turn.language, AnswerKind.ERROR
             )
-        answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
+        before = answered_before(turn.text, turn.language, turn.session)
+        answer = decide_answer(
+            turn.text,
+            turn.language,
+            passages,
+            self._thresholds,
+            answered_before=before,
+            asked=asked,
+        )
         reply = render_answer(answer, turn.language)
         if self._llm is not None and answer.kind is AnswerKind.PASSAGE:
             with observe_step("generate"):

@@ -148,7 +148,11 @@ class KnowledgeSettings(BaseModel):
         description="Reciprocal rank fusion constant (tuned: benchmarks/retrieval_compare.py).",
     )
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in RRF.")
-    bm25_weight: float = Field(default=0.5, description="Weight of the BM25 ranking in RRF.")
+    bm25_weight: float = Field(
+        default=0.25,
+        description="Weight of the BM25 ranking in RRF (chosen on the tuning halves of "
+        "stackfaq_en, covidfaq_en and lcqmc_zh: benchmarks/results/retrieval_tuning.json).",
+    )
     bm25_coverage_exponent: float = Field(
         default=1.0,
         description="Each BM25 hit's RRF weight is scaled by (share of the question's words it "

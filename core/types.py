@@ -64,6 +64,13 @@ class Citation:
     section: str | None = None
     chunk_id: str | None = None
     score: float | None = None
+    doc_id: str | None = None
+    """The id the source gave the entry (an FAQ row's ``id``), so a reviewer can find it."""
+    quote: str | None = None
+    """The sentence(s) of the source the answer rests on, for the customer to check."""
+    anchor: str | None = None
+    """A fragment naming the section (``returns-and-refunds.md#退货运费``) the web chat can
+    link to."""
 
     def to_json(self) -> dict[str, JSONValue]:
         return {
@@ -72,6 +79,9 @@ class Citation:
             "section": self.section,
             "chunk_id": self.chunk_id,
             "score": self.score,
+            "doc_id": self.doc_id,
+            "quote": self.quote,
+            "anchor": self.anchor,
         }
 
 

@@ -42,7 +42,7 @@ from knowledge.retrieval import (
 )
 from knowledge.sources import ChangePlan, plan_ingest, plan_reload
 from knowledge.state import ADDITIONS_SOURCE, KnowledgeState
-from knowledge.state.additions import ADDITION_PREFIX, new_addition
+from knowledge.state.additions import ADDITION_PREFIX, new_addition, with_alternative
 from knowledge.state.legacy import import_data_dir_files
 from knowledge.store import ChunkStore, make_client
 from knowledge.types import IngestReport, KBStats, Passage, SourceDetails
@@ -345,6 +345,33 @@ class KnowledgeBase:
         if ADDITIONS_SOURCE in report.failed:
             raise KnowledgeError(f"FAQ saved but not indexed: {report.failed[ADDITIONS_SOURCE]}")
         return addition.id
+
+    def add_alternative(self, entry: str, phrasing: str) -> str:
+        """Adds another way of asking (相似问) to an FAQ addition, matched like its question.
+
+        Args:
+            entry: The addition's id (``added-...``) or its question.
+            phrasing: The alternative phrasing.
+
+        Returns:
+            The entry's id.
+
+        Raises:
+            InputError: Empty phrasing, or no such addition.
+            KnowledgeError: Saved but not indexed; a reload retries.
+        """
+        updated: list[str] = []
+
+        def plan() -> ChangePlan:
+            addition = with_alternative(self._state.additions(), entry, phrasing)
+            self._state.save_addition(addition)
+            updated.append(addition.id)
+            return ChangePlan(additions=self._state.additions())
+
+        report = self._change(plan, always_bump=True)
+        if ADDITIONS_SOURCE in report.failed:
+            raise KnowledgeError(f"saved but not indexed: {report.failed[ADDITIONS_SOURCE]}")
+        return updated[0]
 
     def delete_source(self, source: str) -> int:
         """Removes every chunk of ``source`` (a source name, or one FAQ addition's id);

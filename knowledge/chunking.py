@@ -51,6 +51,15 @@ class Chunk:
     language: str | None = None
     doc_id: str | None = None
     """FAQ id or corpus record id, when the source gives one."""
+    alternatives: str | None = None
+    """An FAQ's alternative phrasings, one per line (vector-store metadata holds strings)."""
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        """The FAQ question and its alternatives (empty for a document chunk)."""
+        if not self.question:
+            return ()
+        return (self.question, *(self.alternatives or "").splitlines())
 
     def search_text(self) -> str:
         """What is embedded and BM25-indexed: a document chunk with its title and section as
@@ -87,6 +96,7 @@ class Chunk:
             category=text_field("category"),
             language=text_field("language"),
             doc_id=text_field("doc_id"),
+            alternatives=text_field("alternatives"),
         )
 
     def to_passage(self, score: float, rank: int) -> Passage:
@@ -104,6 +114,7 @@ class Chunk:
             category=self.category,
             language=self.language,
             doc_id=self.doc_id,
+            alternatives=tuple((self.alternatives or "").splitlines()),
         )
 
 
@@ -126,7 +137,11 @@ def _make_chunk(**fields: str | None) -> Chunk:
     kind = fields.pop("kind")
     text = fields.pop("text") or ""
     fields["language"] = fields.get("language") or detect_language(text)
-    chunk_id = chunk_id_for({"kind": kind, "text": text, **fields})
+    # Fields left empty stay out of the id, so adding a field keeps existing chunks' ids.
+    stored = {
+        key: value for key, value in fields.items() if value is not None or key != "alternatives"
+    }
+    chunk_id = chunk_id_for({"kind": kind, "text": text, **stored})
     return Chunk(chunk_id=chunk_id, text=text, kind="faq" if kind == "faq" else "doc", **fields)  # type: ignore[arg-type]
 
 
@@ -166,9 +181,11 @@ class Chunker:
         return list(found.values())
 
     def _faq_chunk(self, source: str, title: str, entry: FaqEntry) -> Chunk:
+        # Alternatives are part of the text so that BM25 and the embedding match them too.
+        questions = "\n".join((entry.question, *entry.alternatives))
         return _make_chunk(
             kind="faq",
-            text=f"{entry.question}\n{entry.answer}",
+            text=f"{questions}\n{entry.answer}",
             source=source,
             title=entry.question,
             section=entry.category,
@@ -177,6 +194,7 @@ class Chunker:
             category=entry.category,
             language=entry.language,
             doc_id=entry.faq_id,
+            alternatives="\n".join(entry.alternatives) or None,
         )
 
     def _section_chunks(self, source: str, title: str, section: Section) -> list[Chunk]:

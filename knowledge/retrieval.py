@@ -44,7 +44,7 @@ class FusionWeights:
 
     rrf_k: float = 20.0
     dense: float = 1.0
-    bm25: float = 0.5
+    bm25: float = 0.25
     bm25_coverage_exponent: float = 1.0
     """0 is plain RRF; 1 scales each BM25 hit's weight by its coverage of the question."""
     candidates: int = 50
@@ -159,6 +159,13 @@ class QueryVectorCache:
     def clear(self) -> None:
         with self._lock:
             self._vectors.clear()
+
+    def preload(self, vectors: Mapping[str, NDArray[np.float32]]) -> None:
+        """Keeps ``vectors`` (text -> embedding computed elsewhere, e.g. in one batch), growing
+        the cache to hold them all."""
+        with self._lock:
+            self._size = max(self._size, len(self._vectors) + len(vectors))
+            self._vectors.update(vectors)
 
 
 class HybridRetriever:

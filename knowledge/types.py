@@ -31,6 +31,8 @@ class Passage:
     language: str | None = None
     doc_id: str | None = None
     """Id the source gave this entry (an FAQ row's ``id``, a corpus record's ``id``), if any."""
+    alternatives: tuple[str, ...] = ()
+    """An FAQ's alternative phrasings of ``question``."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -9,11 +9,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import jieba
 
+from bot.dialogue.scope import faq_answers_it, foreign_subject, shares_a_term
 from core.events import AnswerKind
 from core.text import Language, detect_language
 from core.types import Citation
@@ -41,14 +42,33 @@ class PolicyAnswer:
     passage: Passage | None = None
 
 
-def citation_for(passage: Passage) -> Citation:
+FOLLOW_UP_SENTENCES = 2
+"""A follow-up ("and for laptops?") gets the sentences about what it changed, not the whole
+answer again."""
+
+
+def citation_for(passage: Passage, quote: str | None = None) -> Citation:
+    """Where an answer came from, with the quoted text and, for a document, an anchor."""
     return Citation(
         source=passage.source,
         title=passage.title,
         section=passage.section,
         chunk_id=passage.chunk_id,
         score=round(passage.score, 4),
+        doc_id=passage.doc_id,
+        quote=quote,
+        anchor=section_anchor(passage),
     )
+
+
+def section_anchor(passage: Passage) -> str | None:
+    """``file#heading`` for a document section (the heading as Markdown renderers slug it),
+    ``file#p-N`` style sections kept as they are; None for FAQ entries."""
+    if passage.kind == "faq" or not passage.section:
+        return None
+    heading = passage.section.split(" > ")[-1].strip()
+    slug = re.sub(r"[^\w\- ]", "", heading.casefold()).strip().replace(" ", "-")
+    return f"{passage.source.rsplit('/', 1)[-1]}#{slug or heading}"
 
 
 def passage_language(passage: Passage) -> Language:
@@ -81,17 +101,44 @@ def pick_passage(question: str, passages: Sequence[Passage], language: Language)
 
 
 def decide_answer(
-    question: str, language: Language, passages: Sequence[Passage], thresholds: Thresholds
+    question: str,
+    language: Language,
+    passages: Sequence[Passage],
+    thresholds: Thresholds,
+    *,
+    answered_before: Collection[str] = (),
+    asked: str | None = None,
 ) -> PolicyAnswer:
-    """Applies the answer policy to ranked passages (best first)."""
+    """Applies the answer policy to ranked passages (best first).
+
+    Args:
+        question: the customer's words (for a follow-up, the follow-up alone: the passages
+            were found with the previous question added).
+        answered_before: chunk ids the previous answer quoted, when ``question`` follows it
+            up: if the best passage is one of them, only the sentences about what the
+            follow-up changed are sent ("and for laptops?"), not the same answer again.
+        asked: the question the passages were found with, when it was not ``question``
+            (a follow-up read with the previous turn); what the answer must match.
+    """
+    asked = asked or question
     best = pick_passage(question, passages, language)
-    if best is None or best.score < thresholds.answer:
+    if best is None or best.score < thresholds.answer or foreign_subject(asked, passages):
         confidence = best.score if best else 0.0
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)
-    if best.kind == "faq" and best.answer and best.score >= thresholds.faq:
-        return PolicyAnswer(AnswerKind.FAQ, best.answer, (citation_for(best),), best.score, best)
-    text = best_sentences(question, best.answer or best.text)
-    return PolicyAnswer(AnswerKind.PASSAGE, text, (citation_for(best),), best.score, best)
+    follow_up = best.chunk_id in answered_before
+    if (
+        not follow_up
+        and best.answer
+        and best.score >= thresholds.faq
+        and faq_answers_it(asked, best)
+    ):
+        cited = citation_for(best, best.answer)
+        return PolicyAnswer(AnswerKind.FAQ, best.answer, (cited,), best.score, best)
+    limit = FOLLOW_UP_SENTENCES if follow_up else 3
+    text = best_sentences(question, best.answer or best.text, limit)
+    if not follow_up and not shares_a_term(asked, text):
+        return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=best.score)
+    return PolicyAnswer(AnswerKind.PASSAGE, text, (citation_for(best, text),), best.score, best)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -35,6 +35,8 @@ class FaqEntry:
     faq_id: str | None = None
     category: str | None = None
     language: str | None = None
+    alternatives: tuple[str, ...] = ()
+    """Other ways customers ask the same question (相似问), matched like ``question``."""
 
 
 @dataclass(slots=True, frozen=True)

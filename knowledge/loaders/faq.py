@@ -21,10 +21,35 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
     "id": ("id", "faq_id", "编号", "序号"),
     "language": ("language", "lang", "语言"),
     "title": ("title", "标题"),
+    "alternatives": (
+        "alternatives",
+        "alternative_questions",
+        "similar_questions",
+        "aliases",
+        "相似问",
+        "相似问题",
+        "相似问法",
+        "扩展问",
+        "其他问法",
+    ),
     "text": ("text", "content", "body", "正文", "内容"),
 }
 _ALIAS_TO_FIELD = {alias: name for name, aliases in COLUMN_ALIASES.items() for alias in aliases}
 _TRAILING_PUNCT = re.compile(r"[\s?？!！。.,，~～]+$")
+_ALTERNATIVE_SEPARATORS = re.compile(r"\s*(?:\n|\||｜|；|;)\s*")
+
+
+def split_alternatives(cell: str, question: str = "") -> tuple[str, ...]:
+    """The alternative phrasings in one cell ("a | b", one per line, or ";"-separated), without
+    empty ones, repeats and the main question itself."""
+    seen = {question_key(question)} if question else set()
+    found: list[str] = []
+    for part in _ALTERNATIVE_SEPARATORS.split(cell or ""):
+        key = question_key(part)
+        if key and key not in seen:
+            seen.add(key)
+            found.append(part.strip())
+    return tuple(found)
 
 
 def field_name(header: object) -> str | None:
@@ -82,6 +107,7 @@ class FaqCollector:
                 faq_id=row.get("id") or None,
                 category=row.get("category") or None,
                 language=row.get("language") or None,
+                alternatives=split_alternatives(row.get("alternatives", ""), question),
             )
         )
 

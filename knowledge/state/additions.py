@@ -7,6 +7,7 @@ chunk id, and nothing is embedded again on upgrade.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
@@ -46,6 +47,28 @@ def new_addition(question: str, answer: str, category: str | None = None) -> Add
     )
 
 
+def with_alternative(additions: Sequence[Addition], entry: str, phrasing: str) -> Addition:
+    """The addition ``entry`` names (its id, or its question) with ``phrasing`` among its
+    alternatives (unchanged when it is already one of its phrasings).
+
+    Raises:
+        InputError: An empty phrasing, or no addition with that id or question.
+    """
+    phrasing = phrasing.strip()
+    if not phrasing:
+        raise InputError("an alternative phrasing cannot be empty")
+    key = question_key(entry)
+    found = next(
+        (a for a in additions if entry.strip() == a.id or question_key(a.question) == key), None
+    )
+    if found is None:
+        raise InputError(f"no added FAQ entry {entry.strip()!r} (use its added-… id or question)")
+    known = {question_key(q) for q in (found.question, *found.alternatives)}
+    if question_key(phrasing) in known:
+        return found
+    return dataclasses.replace(found, alternatives=(*found.alternatives, phrasing))
+
+
 def additions_source(additions: Sequence[Addition]) -> LoadedSource:
     """What a loader would have made of the additions file: one FAQ entry per addition."""
     entries = tuple(
@@ -55,6 +78,7 @@ def additions_source(additions: Sequence[Addition]) -> LoadedSource:
             faq_id=a.id,
             category=a.category,
             language=a.language,
+            alternatives=a.alternatives,
         )
         for a in additions
     )
@@ -63,6 +87,16 @@ def additions_source(additions: Sequence[Addition]) -> LoadedSource:
 
 def additions_digest(additions: Sequence[Addition]) -> str:
     """Content hash of the additions, the manifest's ``sha256`` for their source."""
-    rows = [[a.id, a.question, a.answer, a.category, a.language] for a in additions]
+    rows = [
+        [
+            a.id,
+            a.question,
+            a.answer,
+            a.category,
+            a.language,
+            *([list(a.alternatives)] if a.alternatives else []),
+        ]
+        for a in additions
+    ]
     payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -74,3 +74,15 @@ async def test_unknown_command_shows_help(client: Client) -> None:
 async def test_stats_for_admin(client: Client) -> None:
     [reply] = await asyncio.wait_for(ask(client, "admin", "/kb stats"), 10)
     assert "FAQ entries" in reply["text"]
+
+
+async def test_an_alias_makes_an_added_faq_answer_another_phrasing(client: Client) -> None:
+    question = "Do you offer gift wrapping for orders?"
+    answer = "Yes, gift wrapping costs 5 yuan; choose it at checkout."
+    await ask(client, "admin", f"/kb add {question} | {answer}")
+    [aliased] = await ask(client, "admin", f"/kb alias {question} | can you wrap a present")
+    assert "Alternative phrasing added" in aliased["text"]
+    [reply] = await ask(client, "olga", "can you wrap a present")
+    assert reply["text"] == answer
+    [unknown] = await ask(client, "admin", "/kb alias added-0000000000 | anything")
+    assert "no added FAQ entry" in unknown["text"]

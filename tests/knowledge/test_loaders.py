@@ -214,3 +214,13 @@ def test_discovery_skips_hidden_lock_excluded_and_unsupported_files(tmp_path: Pa
         "a.md",
         "sub/b.csv",
     ]
+
+
+def test_faq_alternatives_come_from_their_own_column(tmp_path: Path) -> None:
+    path = tmp_path / "faq.csv"
+    path.write_text(
+        '问题,相似问,答案\n退款多久到账？,"退款几天能到｜钱什么时候退回来\n退款多久到账",3天内。\n',
+        encoding="utf-8",
+    )
+    entry = load(path).faqs[0]
+    assert entry.alternatives == ("退款几天能到", "钱什么时候退回来")  # the question itself dropped

@@ -1,3 +1,5 @@
+import dataclasses
+
 from bot.dialogue.policy import Thresholds, best_sentences, decide_answer, pick_passage
 from core.events import AnswerKind
 from knowledge.types import Passage
@@ -34,7 +36,8 @@ def doc(score: float, text: str) -> Passage:
 
 
 def test_confident_faq_is_answered_with_its_answer_and_cited() -> None:
-    answer = decide_answer("退货多久", "zh", [faq(0.9, "zh", "7天无理由退货。")], THRESHOLDS)
+    entry = dataclasses.replace(faq(0.9, "zh", "7天无理由退货。"), question="几天内可以退货？")
+    answer = decide_answer("退货多久", "zh", [entry], THRESHOLDS)
     assert answer.kind is AnswerKind.FAQ
     assert answer.text == "7天无理由退货。"
     assert answer.citations[0].source == "faq.csv"

@@ -135,8 +135,15 @@
     if (cites.length) {
       const s = document.createElement("div");
       s.className = "sources";
-      s.textContent = ui.sources + ": " +
-        cites.map(c => c.title + (c.section ? " § " + c.section : "")).join("; ");
+      s.textContent = ui.sources + ": ";
+      cites.forEach((c, i) => {  // the quoted text on hover; the section anchor for reference
+        const item = document.createElement("span");
+        item.className = "source";
+        item.textContent = (i ? "; " : "") + c.title + (c.section ? " § " + c.section : "");
+        if (c.quote) item.title = c.quote;
+        if (c.anchor) item.dataset.anchor = c.anchor;
+        s.appendChild(item);
+      });
       div.appendChild(s);
     }
     if (frame.buttons && frame.buttons.length) {

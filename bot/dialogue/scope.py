@@ -1,0 +1,185 @@
+"""Is a question about us, and does a curated answer really answer it?
+
+Two checks the retrieval score cannot make:
+
+- A question about another named company, shop or service ("京东的退货政策", "Amazon's refund
+  policy", "Huawei phones") is not ours to answer, however similar our own policy reads: the
+  name appears nowhere in what the knowledge base found.
+- A curated FAQ answer is sent as *the* answer only when the customer's content words are
+  covered by that FAQ (its question, alternatives or answer). "Can I pay with bitcoin?" must not
+  get the payment FAQ's "Yes, we accept ..." because bitcoin is not in it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from knowledge.lexical import tokenize
+from knowledge.types import Passage
+
+_CJK = r"[\u4e00-\u9fff]"
+_ZH_OWNER = re.compile(
+    rf"(?P<name>{_CJK}{{2,4}}?)(?:官方|官网|旗舰店|自营|商城|网店|快递|物流|公司|平台)?(?:的|家的)"
+    r"(?:退货|退款|换货|保修|质保|保价|售后|客服|政策|规定|运费|价格|会员|服务|发票)"
+)
+_ZH_ELSEWHERE = re.compile(r"别的店|别家|其他(店|平台|商家|网站)")
+_ZH_SELF = ("你们", "我们", "咱们", "您们", "你家", "贵店", "贵司", "这边", "自己", "我的", "星河")
+_EN_NAME = re.compile(
+    r"\b(?:[A-Z][a-zA-Z&+-]*|[a-z]+[A-Z][a-zA-Z]*)(?:\s+[A-Z][a-zA-Z&+-]*)*(?:'s)?(?!\w)"
+)
+"""Capitalised words ("Best Buy", "Amazon's") and brand-style camel case ("eBay", "iPhone")."""
+_EN_ELSEWHERE = re.compile(
+    r"\b(other|another) (shops?|stores?|sites?|websites?|retailers?)\b", re.IGNORECASE
+)
+_EN_COMMON = frozenset({"i", "ok", "okay", "hi", "hello", "hey"})
+_EN_CONTRACTED = frozenset(
+    {"what", "it", "that", "where", "who", "here", "there", "let", "how", "he", "she", "when"}
+)
+QUESTION_WORDS = frozenset(
+    [
+        "多久",
+        "几天",
+        "多长",
+        "多长时间",
+        "时间",
+        "能否",
+        "是否",
+        "可否",
+        "哪些",
+        "咋",
+        "咋办",
+        "怎么办",
+        "怎样",
+        "怎么样",
+        "行不行",
+        "可不可以",
+        "能不能",
+        "来着",
+        "一下",
+        "的话",
+        "现在",
+        "还能",
+        "还有",
+        "谁",
+        "已经",
+        "想要",
+        "需要",
+        "知道",
+        "告诉",
+        "问问",
+        "please",
+        "tell",
+        "know",
+        "want",
+        "like",
+        "would",
+        "just",
+        "really",
+        "guys",
+        "anyone",
+        "someone",
+        "thanks",
+        "long",
+        "much",
+        "many",
+        "take",
+        "get",
+        "use",
+        "make",
+        "go",
+        "give",
+        "put",
+        "see",
+        "find",
+        "work",
+        "let",
+        "say",
+        "ask",
+        "支持",
+        "提供",
+        "有没有",
+        "offer",
+        "support",
+        "provide",
+    ]
+)
+"""Words that shape a question without naming its subject: they need not be in the FAQ."""
+MIN_TERM_CHARS = 2
+PREFIX_MATCH = 5
+"""English words sharing this many leading letters count as the same word (return/returned)."""
+
+
+def foreign_subject(question: str, passages: Sequence[Passage]) -> str | None:
+    """The other company, shop or brand the question is about, or None when it is about us
+    (or names nothing)."""
+    if _ZH_ELSEWHERE.search(question) or _EN_ELSEWHERE.search(question):
+        return "elsewhere"
+    found = " ".join(p.text for p in passages).casefold()
+    for name in _candidate_names(question):
+        if name.casefold() not in found:
+            return name
+    return None
+
+
+def _candidate_names(question: str) -> Iterable[str]:
+    """Names the question gives: "X的退货政策" in Chinese, capitalised words in English (the
+    first word of a sentence only when possessive: "Amazon's")."""
+    for match in _ZH_OWNER.finditer(question):
+        name = match.group("name")
+        if not any(word in name for word in _ZH_SELF):
+            yield name
+    for match in _EN_NAME.finditer(question):
+        words = match.group(0).removesuffix("'s").split()
+        possessive = match.group(0).endswith("'s") and words[-1].casefold() not in _EN_CONTRACTED
+        if not possessive and match.group(0).endswith("'s"):
+            words = words[:-1]
+        before = question[: match.start()].rstrip()
+        if (not before or before.endswith((".", "?", "!"))) and not possessive:
+            words = words[1:]
+        name = " ".join(words)
+        if name and name.casefold() not in _EN_COMMON:
+            yield name
+
+
+def uncovered_terms(question: str, passage: Passage) -> list[str]:
+    """The customer's content words that the FAQ entry (question, alternatives, answer) lacks."""
+    covered = " ".join((passage.question or "", *passage.alternatives, passage.answer or ""))
+    folded = covered.casefold()
+    known = set(tokenize(covered))
+    missing = []
+    for term in dict.fromkeys(tokenize(question)):
+        if len(term) < MIN_TERM_CHARS or term in QUESTION_WORDS or term in known or term in folded:
+            continue
+        stem = term[:PREFIX_MATCH]
+        if term.isascii() and len(term) >= PREFIX_MATCH and any(k.startswith(stem) for k in known):
+            continue
+        missing.append(term)
+    return missing
+
+
+def asks_what_the_faq_asks(question: str, passage: Passage) -> bool:
+    """Does the FAQ's question (or an alternative) share a content word with the customer's?
+    Covering every word is not enough when they all sit in another topic's answer: "do you
+    take WeChat Pay" is not "how long does a refund take" although its answer names WeChat
+    Pay."""
+    asked = " ".join((passage.question or "", *passage.alternatives)).casefold()
+    terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
+    return any(term in asked for term in terms) or not terms
+
+
+def shares_a_term(question: str, text: str) -> bool:
+    """Does ``text`` contain at least one content word of ``question``? A quoted passage that
+    shares none ("支持。自签收之日起7天内……" for "支持以旧换新吗") answers something else."""
+    folded = text.casefold()
+    terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
+    return not terms or any(term in folded for term in terms)
+
+
+def faq_answers_it(question: str, passage: Passage) -> bool:
+    """May this FAQ's curated answer be sent as the answer to ``question``?"""
+    return (
+        passage.kind == "faq"
+        and not uncovered_terms(question, passage)
+        and asks_what_the_faq_asks(question, passage)
+    )

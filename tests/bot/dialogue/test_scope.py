@@ -1,0 +1,117 @@
+"""No confident wrong answers: other companies get "don't know"; FAQs answer what they cover."""
+
+from __future__ import annotations
+
+from bot.dialogue.policy import Thresholds, decide_answer
+from bot.dialogue.scope import foreign_subject, uncovered_terms
+from core.events import AnswerKind
+from knowledge.types import Passage
+
+THRESHOLDS = Thresholds(faq=0.8, answer=0.5)
+
+
+def faq(question: str, answer: str, alternatives: tuple[str, ...] = ()) -> Passage:
+    return Passage(
+        chunk_id="c1",
+        text=f"{question}\n{answer}",
+        source="faq.csv",
+        title=question,
+        section=None,
+        kind="faq",
+        score=0.9,
+        question=question,
+        answer=answer,
+        alternatives=alternatives,
+        doc_id="payment-methods-en",
+    )
+
+
+PAYMENT = faq(
+    "What payment methods do you accept?",
+    "We accept Alipay, WeChat Pay, UnionPay and credit cards including Visa.",
+)
+
+
+def test_a_key_word_missing_from_the_faq_means_no_curated_answer() -> None:
+    answer = decide_answer("Can I pay with bitcoin?", "en", [PAYMENT], THRESHOLDS)
+    assert answer.kind is AnswerKind.PASSAGE  # the passage, quoted, not "Yes, we accept ..."
+    assert uncovered_terms("Can I pay with bitcoin?", PAYMENT) == ["bitcoin"]
+    covered = decide_answer("Which payment methods work, Visa?", "en", [PAYMENT], THRESHOLDS)
+    assert covered.kind is AnswerKind.FAQ
+    assert covered.citations[0].doc_id == "payment-methods-en"
+    assert covered.citations[0].quote == PAYMENT.answer
+
+
+def test_an_faq_whose_answer_merely_mentions_the_words_is_quoted_not_sent_as_is() -> None:
+    refunds = faq("How long does a refund take?", "Alipay and WeChat Pay refunds take 1-3 days.")
+    answer = decide_answer("do you take wechat pay", "en", [refunds], THRESHOLDS)
+    assert answer.kind is AnswerKind.PASSAGE
+
+
+def test_alternative_phrasings_cover_the_customers_words() -> None:
+    entry = faq("What payment methods do you accept?", "Alipay or cards.", ("can I pay by crypto",))
+    assert decide_answer("pay by crypto?", "en", [entry], THRESHOLDS).kind is AnswerKind.FAQ
+
+
+def test_questions_about_another_company_get_dont_know() -> None:
+    returns = faq("What is your return policy?", "Returns within 7 days of delivery.")
+    questions = ("What's Amazon's return policy?", "京东的退货政策是怎样的", "别家几天能退款")
+    for question in (*questions, "Does eBay refund return shipping?"):
+        assert foreign_subject(question, [returns]) is not None, question
+        answer = decide_answer(question, "en", [returns], THRESHOLDS)
+        assert answer.kind is AnswerKind.DONT_KNOW, question
+    assert foreign_subject("你们的退货政策是怎样的", [returns]) is None
+    assert foreign_subject("Do you take Visa?", [PAYMENT]) is None  # a name our answer uses
+    assert foreign_subject("Where's DD20241101?", [PAYMENT]) is None
+
+
+def test_document_citations_quote_the_sentence_and_name_the_section() -> None:
+    passage = Passage(
+        chunk_id="d1",
+        text="Orders paid before 16:00 ship the same day. Remote areas take 5-7 days.",
+        source="policies/shipping-policy.md",
+        title="Shipping Policy",
+        section="Shipping Policy > Delivery times",
+        kind="doc",
+        score=0.7,
+        language="en",
+    )
+    answer = decide_answer("How long to remote areas?", "en", [passage], THRESHOLDS)
+    citation = answer.citations[0]
+    assert citation.quote == answer.text
+    assert citation.anchor == "shipping-policy.md#delivery-times"
+
+
+def test_a_follow_up_gets_the_sentences_about_what_changed() -> None:
+    warranty = faq(
+        "How long is the warranty?",
+        "Phones come with 1 year. Laptops come with 2 years. It starts on delivery. "
+        "Keep your order number.",
+    )
+    answer = decide_answer(
+        "and for laptops?", "en", [warranty], THRESHOLDS, answered_before={warranty.chunk_id}
+    )
+    assert answer.kind is AnswerKind.PASSAGE
+    assert "Laptops come with 2 years." in answer.text
+    assert "Keep your order number." not in answer.text
+    other = decide_answer("and for laptops?", "en", [warranty], THRESHOLDS, answered_before={"x"})
+    assert len(other.text) > len(answer.text)  # another entry is answered in full
+
+
+def test_a_passage_sharing_no_word_with_the_question_is_not_quoted() -> None:
+    returns = Passage(
+        chunk_id="r1",
+        text="支持。自签收之日起7天内可以申请7天无理由退货。",
+        source="faq.csv",
+        title="退货",
+        section=None,
+        kind="doc",
+        score=0.6,
+        language="zh",
+    )
+    assert decide_answer("你们支持以旧换新吗", "zh", [returns], THRESHOLDS).kind is (
+        AnswerKind.DONT_KNOW
+    )
+    assert decide_answer("退货要几天内申请", "zh", [returns], THRESHOLDS).kind is (
+        AnswerKind.PASSAGE
+    )
