@@ -23,13 +23,14 @@ run: install
 chat: install
 	$(BIN)/kefu chat
 
-# Debian's chromium for the browser tests (Playwright drives it; it cannot download its own).
+# Debian's chromium for the browser tests (Playwright drives it; it cannot download its own),
+# with a CJK font so the Chinese staff pages are drawn (checked by the browser tests).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
 		if [ "$$(id -u)" = "0" ]; then \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
 				|| echo "chromium could not be installed: browser tests will be skipped"; \
-		else echo "not root: install Debian's chromium to run the browser tests"; fi; \
+		else echo "not root: install Debian's chromium and fonts-wqy-microhei for the browser tests"; fi; \
 	fi
 
 lint: install

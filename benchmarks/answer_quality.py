@@ -69,7 +69,8 @@ def bleu4(answers: Sequence[str], golds: Sequence[Sequence[str]]) -> float:
     first answer, which changes no n-gram counts)."""
     width = max(len(g) for g in golds)
     streams = [[g[i] if i < len(g) else g[0] for g in golds] for i in range(width)]
-    return float(sacrebleu.corpus_bleu(list(answers), streams, tokenize="zh").score)
+    # 0-1 like ROUGE and `kefu eval answers` (sacrebleu reports 0-100)
+    return float(sacrebleu.corpus_bleu(list(answers), streams, tokenize="zh").score) / 100
 
 
 async def answer_with_llm(
@@ -212,7 +213,7 @@ def summarise(
         "gold_in_answer": _mean(
             [{"c": float(any(g in r["text"] for g in r["golds"]))} for r in rows], "c"
         ),
-        "bleu4": round(bleu4([r["text"] for r in rows], [r["golds"] for r in rows]), 2),
+        "bleu4": round(bleu4([r["text"] for r in rows], [r["golds"] for r in rows]), 4),
         "mean_answer_chars": _mean([{"n": len(r["text"])} for r in rows], "n"),
         "answer_latency_s_median": _median(rows, "answer_s"),
         "retrieval_latency_s_median": _median(rows, "retrieval_s"),

@@ -41,6 +41,9 @@ QUESTIONS = [
 ]
 
 
+API_TOKEN = "benchmark-api-token"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -72,7 +75,9 @@ async def wait_ready(base: str, process: subprocess.Popen[bytes], limit_s: float
 async def ask(http: aiohttp.ClientSession, base: str, sender: str, text: str) -> float:
     started = time.perf_counter()
     async with http.post(
-        f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+        f"{base}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
     ) as response:
         body = await response.json()
         assert response.status == 200 and body, body
@@ -123,6 +128,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "KEFU_SERVER__PORT": str(port),
         "KEFU_LOGGING__LEVEL": "WARNING",
         "KEFU_RATE_LIMIT_PER_MINUTE": "0",
+        "KEFU_WEB__API_TOKEN": API_TOKEN,  # the benchmark plays a backend naming its customers
     }
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL

@@ -26,7 +26,7 @@ HELP = {
         "/kb stats — 知识库统计\n"
         "/kb search <问题> — 查看检索结果与分数\n"
         "/kb add <问题> | <答案> — 新增一条 FAQ，立即生效\n"
-        "/kb delete <来源> — 删除某个来源的全部内容\n"
+        "/kb delete <来源或条目编号> — 删除某个来源的全部内容，或一条新增的 FAQ（added-…）\n"
         "/help — 显示本帮助"
     ),
     "en": (
@@ -35,7 +35,7 @@ HELP = {
         "/kb stats — knowledge base statistics\n"
         "/kb search <question> — top hits with scores and sources\n"
         "/kb add <question> | <answer> — add an FAQ entry, live at once\n"
-        "/kb delete <source> — delete everything from one source\n"
+        "/kb delete <source or id> — delete one source, or one added FAQ entry (added-…)\n"
         "/help — this help"
     ),
 }

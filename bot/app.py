@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,8 @@ from aiohttp import web
 
 from bot.adapters.base import Adapter, Runner
 from bot.adapters.web.chat import WebChatChannel
+from bot.adapters.web.identity import customer_identity
+from bot.adapters.web.origins import OriginPolicy
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
 from bot.dialogue.actions import DialogueActions
@@ -21,9 +24,12 @@ from bot.dialogue.understanding import Understander
 from bot.feedback.service import FeedbackService
 from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
+from bot.handoff.workspace import staff_auth
 from bot.logs import configure_logging
+from bot.middlewares import web_middlewares
+from bot.observability import api_docs_routes, metrics_routes
 from bot.pipeline import Pipeline
-from bot.runtime.bus import AGENTS, Bus, LocalBus, make_bus
+from bot.runtime.bus import AGENTS, KNOWLEDGE, Bus, LocalBus, make_bus
 from bot.runtime.delivery import Delivery
 from bot.runtime.locks import named_locks
 from bot.runtime.runner import ConversationRunner
@@ -35,6 +41,7 @@ from core.storage import ConversationStore, Database, EventRecord
 from core.storage.inbox import InboxStore
 from core.storage.outbox import EventToRecord, OutboxStore
 from core.storage.shared import SharedValues
+from core.telemetry import GaugeSources, LLMCallStore, record_llm_calls
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage, utcnow
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import make_embedder
@@ -64,6 +71,8 @@ class Kefu:
     delivery: Delivery = field(init=False)
     runner: ConversationRunner = field(init=False)
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    gauges: GaugeSources = field(default_factory=GaugeSources)
+    """Scrape-time sources of /metrics (handoff queue, outbox, knowledge)."""
     _upkeep: Upkeep | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -81,9 +90,12 @@ class Kefu:
         self.admin = AdminCommands(self.knowledge, self.deliver)
         self.handoff = install_handoff(self)
         self.bus.subscribe(AGENTS, self.handoff.hub.on_note)
+        self.bus.subscribe(KNOWLEDGE, self._knowledge_changed)
         self.feedback = FeedbackService(
             self.settings.feedback, self.store, self.db, self.knowledge.add_faq
         )
+        self.gauges.watch(self.handoff.queue.waiting, self.knowledge.stats)
+        self.gauges.set_outbox_source(self.outbox.counts)
         self.pipeline = Pipeline(
             self.settings,
             self.store,
@@ -134,7 +146,11 @@ class Kefu:
         await bus.start()
         embedder = CachedQueryEmbedder(make_embedder(settings.knowledge))
         knowledge = await asyncio.to_thread(
-            KnowledgeBase.open, settings.knowledge, settings.data_dir, embedder
+            KnowledgeBase.open,
+            settings.knowledge,
+            settings.data_dir,
+            embedder,
+            database_url=settings.database_url,
         )
         if await asyncio.to_thread(knowledge.is_empty):
             log.info(
@@ -142,11 +158,13 @@ class Kefu:
             )
             report = await asyncio.to_thread(knowledge.reload)
             log.info("kb.first_start.ingested", chunks=report.chunks, failed=len(report.failed))
+        knowledge.on_changed = _publisher(bus, KNOWLEDGE, asyncio.get_running_loop())
         understander = await build_understander(settings, db, knowledge)
-        llm = make_backend(settings.llm)
+        llm = record_llm_calls(make_backend(settings.llm), LLMCallStore(db).add)
         app = cls(settings, db, ConversationStore(db), knowledge, understander, llm, bus)
-        app.add_adapter(RestChannel(app.runner, app.outbox))
-        app.add_adapter(WebChatChannel(app.runner, app.outbox))
+        identity, origins = customer_identity(settings), OriginPolicy(settings.web.allowed_origins)
+        app.add_adapter(RestChannel(app.runner, app.outbox, identity))
+        app.add_adapter(WebChatChannel(app.runner, app.outbox, identity, origins))
         for adapter in platform_adapters(settings, app.runner, app.shared):
             app.add_adapter(adapter)
         return app
@@ -180,22 +198,33 @@ class Kefu:
     async def publish_to_agents(self, note: dict[str, Any]) -> None:
         await self.bus.publish(AGENTS, note)
 
+    async def _knowledge_changed(self, note: dict[str, Any]) -> None:
+        """Another worker (or this one) changed the knowledge base: catch up at once."""
+        if note.get("generation") != self.knowledge.generation:
+            await asyncio.to_thread(self.knowledge.refresh_if_changed)
+
     def routes(self) -> list[web.RouteDef]:
         """Every channel's, the agent workspace's and the admin pages' routes."""
         routes: list[web.RouteDef] = []
         for adapter in self.adapters.values():
             routes.extend(adapter.routes())
         routes.extend(self.handoff.routes())
-        routes.extend(self.feedback.routes())
+        sessions, _, proxies = staff_auth(self.handoff)
+        routes.extend(self.feedback.routes(sessions, proxies))
         return routes
 
     def web_app(self) -> web.Application:
         """The one aiohttp server that mounts every channel's routes (tests and tools; the
         server itself starts listening before this object exists, see ``bot.server``)."""
-        app = web.Application(client_max_size=self.settings.server.max_request_bytes)
+        app = web.Application(
+            client_max_size=self.settings.server.max_request_bytes,
+            middlewares=web_middlewares(self.settings),
+        )
         app.add_routes(self.routes())
         app.on_shutdown.append(self._disconnect_agents)
         app.router.add_get("/healthz", _health)
+        app.add_routes(metrics_routes(self.settings.metrics, self.gauges))
+        app.add_routes(api_docs_routes())
         return app
 
     async def start(self) -> None:
@@ -244,6 +273,7 @@ class Kefu:
             await adapter.stop()
         await self.bus.close()
         await self.db.dispose()
+        self.knowledge.close()
 
 
 async def build_understander(
@@ -286,5 +316,17 @@ def platform_adapters(
     return adapters
 
 
+def _publisher(bus: Bus, topic: str, loop: asyncio.AbstractEventLoop) -> Callable[[int], None]:
+    """A hook for the knowledge base, which changes in a worker thread: the note goes out on
+    the bus from the event loop."""
+
+    def publish(generation: int) -> None:
+        note = {"generation": generation}
+        loop.call_soon_threadsafe(lambda: loop.create_task(bus.publish(topic, note)))
+
+    return publish
+
+
 async def _health(request: web.Request) -> web.Response:
+    """Liveness: 200 {"status": "ok"} while the process answers."""
     return web.json_response({"status": "ok"})

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 
 from bot.adapters.wecom.cli import app as wecom_app
 from bot.feedback import cli as feedback_cli
 from bot.handoff.cli import agents_app
+from core.config.checks import describe_validation_error, startup_problems
+from core.errors import ConfigError
 from core.settings import KefuSettings
 
 app = typer.Typer(
@@ -35,7 +38,25 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object as
 
 
 def load_settings() -> KefuSettings:
-    return KefuSettings()
+    """The settings, or a short message per invalid variable and exit code 2 (no traceback)."""
+    try:
+        return KefuSettings()
+    except ValidationError as error:
+        config_failed(describe_validation_error(error))
+
+
+def config_failed(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        typer.echo(f"Configuration error: {problem}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.callback()
+def _logging() -> None:
+    """Every command logs through the same structured configuration, to stderr."""
+    from bot.logs import configure_logging
+
+    configure_logging(load_settings().logging)
 
 
 def print_numbers(result: dict[str, Any], as_json: bool) -> None:
@@ -59,10 +80,15 @@ def serve(
         settings.server.host = host
     if port:
         settings.server.port = port
+    problems = startup_problems(settings)
+    if problems:  # before the database, the knowledge base or a model is touched
+        config_failed(problems)
     try:
         asyncio.run(run_server(settings))
     except KeyboardInterrupt:
         typer.echo("Bye.")
+    except ConfigError as error:  # found while starting, e.g. a token the platform rejected
+        config_failed([str(error)])
 
 
 @app.command()
@@ -70,9 +96,23 @@ def chat() -> None:
     """Chat with the bot in this terminal."""
     from bot.adapters.console.adapter import ConsoleChannel
     from bot.app import Kefu
+    from bot.logs import configure_logging
+
+    settings = load_settings()
+    log_file = settings.data_dir / "logs" / "chat.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"Logs: {log_file}", err=True)
 
     async def run() -> None:
-        kefu = await Kefu.create(load_settings())
+        with log_file.open("a", encoding="utf-8") as logs:
+            configure_logging(settings.logging, stream=logs)  # keeps the conversation readable
+            try:
+                kefu = await Kefu.create(settings, configure_logs=False)
+                await chat_in(kefu)
+            finally:
+                configure_logging(settings.logging)  # never log to the closed file
+
+    async def chat_in(kefu: Kefu) -> None:
         console = ConsoleChannel(kefu.handle)
         kefu.add_adapter(console)
         try:
@@ -99,49 +139,78 @@ def open_kb() -> Any:
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return KnowledgeBase.open(settings.knowledge, settings.data_dir)
+    return KnowledgeBase.open(
+        settings.knowledge, settings.data_dir, database_url=settings.database_url
+    )
 
 
-def report_dict(report: Any) -> dict[str, Any]:
-    return {
-        "added": report.added,
-        "updated": report.updated,
-        "deleted": report.deleted,
-        "unchanged": report.unchanged,
-        "chunks": report.chunks,
-        "failed": dict(report.failed),
-    }
+def print_ingest(report: Any, skipped: dict[str, str], as_json: bool) -> None:
+    """The report as a table (or JSON); exits 1 when a source failed, for ingest and reload."""
+    from bot.kb_report import report_json, report_text
+
+    if as_json:
+        typer.echo(json.dumps(report_json(report, skipped), ensure_ascii=False))
+    else:
+        typer.echo(report_text(report, skipped))
+    if report.failed:
+        raise typer.Exit(code=1)
 
 
 @kb_app.command("ingest")
 def kb_ingest(paths: list[Path], as_json: JsonFlag = False) -> None:
-    """Ingest files or folders into the knowledge base."""
-    report = open_kb().ingest(paths)
-    print_numbers(report_dict(report), as_json)
-    if report.failed and not as_json:
-        raise typer.Exit(code=1)
+    """Ingest files or folders; every skipped or failed file is listed with the reason.
+
+    Exits 1 when a file could not be ingested.
+    """
+    from bot.kb_report import skipped_files
+
+    kb = open_kb()
+    skipped = skipped_files(paths, kb.settings.exclude)
+    print_ingest(kb.ingest(paths), skipped, as_json)
 
 
 @kb_app.command("reload")
 def kb_reload(as_json: JsonFlag = False) -> None:
-    """Re-ingest the configured sources; only changed files are re-embedded."""
-    print_numbers(report_dict(open_kb().reload()), as_json)
+    """Re-ingest the configured sources; only changed files are re-embedded.
+
+    Exits 1 when a source could not be ingested (its previous chunks keep answering).
+    """
+    from bot.kb_report import skipped_files
+
+    kb = open_kb()
+    skipped = skipped_files(kb.settings.source_dirs, kb.settings.exclude)
+    print_ingest(kb.reload(), skipped, as_json)
 
 
 @kb_app.command("stats")
 def kb_stats(as_json: JsonFlag = False) -> None:
-    """Sources, chunks and FAQ entries in the knowledge base."""
-    stats = open_kb().stats()
-    print_numbers(
-        {
-            "sources": stats.sources,
-            "chunks": stats.chunks,
-            "faq_entries": stats.faq_entries,
-            "embedder": stats.embedder,
-            "collection": stats.collection,
-        },
-        as_json,
-    )
+    """The knowledge base per source: chunks, type and when the file changed.
+
+    The source names are what `/kb delete <source>` takes.
+    """
+    from bot.kb_report import stats_text
+
+    kb = open_kb()
+    stats = kb.stats()
+    summary: dict[str, Any] = {
+        "sources": stats.sources,
+        "chunks": stats.chunks,
+        "faq_entries": stats.faq_entries,
+        "embedder": stats.embedder,
+        "collection": stats.collection,
+    }
+    generation = getattr(stats, "generation", None)
+    if generation is not None:
+        summary["generation"] = generation
+    details = kb.source_details()
+    if as_json:
+        rows = [
+            {"source": d.source, "type": d.kind, "chunks": d.chunks, "modified": d.modified}
+            for d in details
+        ]
+        typer.echo(json.dumps({**summary, "per_source": rows}, ensure_ascii=False))
+        return
+    typer.echo(stats_text(summary, details))
 
 
 @kb_app.command("search")
@@ -181,14 +250,31 @@ def eval_retrieval(
     corpus: CorpusOpt,
     queries: QueriesOpt,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    limit: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Build the index from scratch in a temporary folder.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """hit@1, hit@5, MRR@10 and median latency of the configured retrieval on your data."""
-    from knowledge.evaluation import run_retrieval_eval
+    """hit@1, hit@5, MRR@10 and median latency of the configured retrieval on your data.
+
+    The corpus index is kept under the data folder (eval-index/) and reused by the next run:
+    only a changed corpus is embedded again.
+    """
+    from knowledge.evaluation import default_index_dir, run_retrieval_eval
 
     if mode not in ("hybrid", "dense", "bm25"):
         raise typer.BadParameter("mode must be hybrid, dense or bm25")
-    result = run_retrieval_eval(load_settings().knowledge, corpus, queries, mode)  # type: ignore[arg-type]
+    settings = load_settings()
+    index_dir = None if fresh else default_index_dir(settings.data_dir, corpus)
+    result = run_retrieval_eval(
+        settings.knowledge,
+        corpus,
+        queries,
+        mode,  # type: ignore[arg-type]
+        limit=limit,
+        index_dir=index_dir,
+    )
     print_numbers(result, as_json)
 
 
@@ -199,7 +285,7 @@ def eval_answers(
     limit: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """ROUGE-1/2/L and BLEU-4 of the bot's answers against the gold answers."""
+    """ROUGE-1/2/L and BLEU-4 (all on a 0-1 scale) of the bot's answers against the gold ones."""
     from bot.answer_eval import run_answer_eval
 
     print_numbers(run_answer_eval(load_settings().knowledge, corpus, queries, limit), as_json)

@@ -36,6 +36,7 @@ from core.llm import ChatBackend
 from core.settings import KefuSettings
 from core.storage import ConversationStore
 from core.storage.outbox import new_reply_id
+from core.telemetry import observe_step, timed_turn
 from core.text import Language, clean_text, detect_language
 from core.types import IncomingMessage, OutgoingMessage, StreamSink
 from knowledge.rag_chain import rewrite_question
@@ -94,6 +95,7 @@ class Pipeline:
             faq=settings.knowledge.faq_threshold, answer=settings.knowledge.answer_threshold
         )
 
+    @timed_turn
     async def handle(
         self, message: IncomingMessage, *, stream: StreamSink | None = None
     ) -> list[OutgoingMessage]:
@@ -114,7 +116,8 @@ class Pipeline:
         self, message: IncomingMessage, language: Language, stream: StreamSink | None
     ) -> list[OutgoingMessage]:
         try:
-            session = await load_session(self._store, message.key)
+            with observe_step("load_session"):
+                session = await load_session(self._store, message.key)
             await self._store.append_event(
                 message.key,
                 EventKind.USER_MESSAGE,
@@ -194,7 +197,8 @@ class Pipeline:
     async def _understand(self, turn: Turn) -> Understanding | None:
         if self._understander is None:
             return None
-        understood = await asyncio.to_thread(self._understander.understand, turn.text)
+        with observe_step("understand"):
+            understood = await asyncio.to_thread(self._understander.understand, turn.text)
         await self._store.append_event(
             turn.message.key, EventKind.UNDERSTANDING, payload=understood.to_json()
         )
@@ -244,9 +248,10 @@ class Pipeline:
         return result.replies
 
     async def _search(self, query: str) -> list[Passage]:
-        hits = await asyncio.to_thread(
-            self._knowledge.search, query, self._settings.knowledge.top_k
-        )
+        with observe_step("retrieve"):
+            hits = await asyncio.to_thread(
+                self._knowledge.search, query, self._settings.knowledge.top_k
+            )
         return list(hits)
 
     async def _retrieve(self, turn: Turn) -> list[Passage]:
@@ -282,12 +287,12 @@ class Pipeline:
         answer = decide_answer(turn.text, turn.language, passages, self._thresholds)
         reply = render_answer(answer, turn.language)
         if self._llm is not None and answer.kind is AnswerKind.PASSAGE:
-            reply = await generated_answer(
-                self._llm, turn.session, turn.text, turn.language, passages, reply, turn.stream
-            )
+            with observe_step("generate"):
+                reply = await generated_answer(
+                    self._llm, turn.session, turn.text, turn.language, passages, reply, turn.stream
+                )
         if self._feedback is not None and reply.custom.get("answer_kind") in KNOWLEDGE_ANSWERS:
-            buttons = reply.buttons + self._feedback.buttons(turn.language)
-            reply = dataclasses.replace(reply, buttons=buttons)
+            reply = self._feedback.with_buttons(reply, turn.language)  # rated by answer id
         return reply
 
     async def _record_replies(

@@ -18,6 +18,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import Kefu
+from bot.middlewares import web_middlewares
+from bot.observability.startup import log_startup
 from core.settings import KefuSettings
 
 log = structlog.get_logger(__name__)
@@ -32,18 +34,21 @@ class Gate:
     def __init__(self) -> None:
         self.state = "starting"
         self.kefu: Kefu | None = None
-        self._router: web.UrlDispatcher | None = None
+        self._inner: web.Application | None = None
 
     def open(self, kefu: Kefu) -> None:
-        router = web.UrlDispatcher()
-        router.add_routes(kefu.routes())
+        inner = kefu.web_app()
+        inner.router.freeze()
         self.kefu = kefu
-        self._router = router
+        self._inner = inner
 
     async def health(self, request: web.Request) -> web.Response:
+        """Liveness: the process is up and serving (answers from the first moment)."""
         return web.json_response({"status": "ok"})
 
     async def ready(self, request: web.Request) -> web.Response:
+        """Readiness: 200 once knowledge and models are loaded and the database and vector
+        store answer; 503 with ``starting``, ``draining`` or the failed checks otherwise."""
         if self.state != "ready" or self.kefu is None:
             return web.json_response({"status": self.state}, status=503)
         failed = await _failed_checks(self.kefu)
@@ -52,10 +57,10 @@ class Gate:
         return web.json_response({"status": "ready"})
 
     async def forward(self, request: web.Request) -> web.StreamResponse:
-        if self._router is None:
+        if self._inner is None:
             return web.json_response({"error": "starting, try again shortly"}, status=503)
-        match = await self._router.resolve(request)
-        match.add_app(request.app)
+        match = await self._inner.router.resolve(request)
+        match.add_app(self._inner)  # request.app is then the bot's app (its routes, its docs)
         match.freeze()
         request._match_info = match  # what aiohttp's own dispatch does for a route
         response: web.StreamResponse = await match.handler(request)
@@ -70,7 +75,10 @@ async def serve(settings: KefuSettings, *, ready: asyncio.Event | None = None) -
     """Runs until SIGTERM or Ctrl-C, then drains and returns."""
     started = time.perf_counter()
     gate = Gate()
-    app = web.Application(client_max_size=settings.server.max_request_bytes)
+    app = web.Application(
+        client_max_size=settings.server.max_request_bytes,
+        middlewares=web_middlewares(settings),
+    )
     app.router.add_get("/healthz", gate.health)
     app.router.add_get("/readyz", gate.ready)
     app.router.add_route("*", "/{tail:.*}", gate.forward)
@@ -83,6 +91,7 @@ async def serve(settings: KefuSettings, *, ready: asyncio.Event | None = None) -
     kefu: Kefu | None = None
     try:
         kefu = await Kefu.create(settings)
+        log_startup(settings)
         gate.open(kefu)
         await kefu.start()
         gate.state = "ready"

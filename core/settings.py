@@ -6,10 +6,11 @@ Secrets (tokens, keys, passwords) are ``SecretStr`` and are never logged.
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +24,8 @@ from core.config.feedback import FeedbackSettings
 from core.config.handoff import HandoffSettings
 from core.config.llm import LLMSettings
 from core.config.logs import LoggingSettings
+from core.config.observability import MetricsSettings
+from core.config.web import WebSettings
 
 DEMO_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo"
 
@@ -58,6 +61,21 @@ class ServerSettings(BaseModel):
         description="Answered inbox records and sent outbox messages older than this are "
         "deleted (the event log keeps the conversation).",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (`10.0.0.0/8`) of your reverse proxies: only from "
+        "them are `X-Forwarded-For` (client address) and `X-Forwarded-Proto` (https) believed.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ip_network(network.strip(), strict=False)
+            except ValueError as e:
+                raise ValueError(f"not an address or network: {network!r}") from e
+        return [network.strip() for network in value]
 
 
 class StorageSettings(BaseModel):
@@ -151,6 +169,12 @@ class KnowledgeSettings(BaseModel):
         description="Calibrated relevance below which the bot says it does not know and "
         "offers a human.",
     )
+    refresh_interval_s: float = Field(
+        default=10.0,
+        description="How often each worker checks the knowledge generation in the database (one "
+        "small query) and rebuilds its BM25/FAQ index when another process changed the "
+        "knowledge, e.g. `kefu kb ingest`; 0 turns the check off.",
+    )
 
 
 class KefuSettings(BaseSettings):
@@ -169,16 +193,19 @@ class KefuSettings(BaseSettings):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     admins: dict[str, list[str]] = Field(
         default_factory=lambda: {"console": ["*"]},
         description="Admin user ids per platform; `*` makes everyone on that platform an admin "
-        "(the local console only, by default).",
+        "(the local console only, by default; refused for rest/web, where only ids proven by a "
+        "signed identity or the API token count).",
     )
     rate_limit_per_minute: int = Field(default=30, description="Messages per customer per minute.")
 
@@ -192,6 +219,17 @@ class KefuSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("admins")
+    @classmethod
+    def _no_anonymous_admins(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for platform in ("rest", "web"):
+            if "*" in value.get(platform, []):
+                raise ValueError(
+                    f"admins.{platform} cannot be '*': every anonymous visitor would be an "
+                    "admin; list the user ids of signed identities (or your backend's senders)"
+                )
+        return value
 
     @property
     def database_url(self) -> str:

@@ -1,34 +1,38 @@
 """The knowledge base: what the bot, the admin commands and the CLI call.
 
 Sync APIs (the async pipeline calls them through ``asyncio.to_thread``). Searches may run from
-many threads at once; changes (ingest, reload, add, delete) take one lock and run one at a time.
-A change embeds first, then writes new chunks, then deletes stale ones, then swaps in the new
-BM25 snapshot, and writes the manifest last: if it fails anywhere, the previous index keeps
-answering and the next reload finishes the job.
+many threads at once. Changes (ingest, reload, add, delete) run one at a time across every
+process on the database (the writer lock of ``knowledge.state``): a change reads the manifest
+and additions from the database, embeds, writes new chunks to Chroma, deletes stale ones, swaps
+in the new BM25 snapshot, then writes the manifest and moves the knowledge generation in one
+transaction. If it fails anywhere, the previous index keeps answering and the next reload
+finishes the job.
+
+Several workers share one database and one Chroma: each keeps its BM25/FAQ matcher (the
+lexical index) in memory, and :meth:`KnowledgeBase.refresh_if_changed` rebuilds it from Chroma
+when the generation moved. Call it when another worker says knowledge changed (the
+``on_changed`` hook of the worker that changed it), and periodically
+(:func:`knowledge.refresh.keep_fresh`), since ``kefu kb ingest`` publishes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
 
-from core.errors import InputError, KnowledgeError, LoaderError
+from core.errors import KnowledgeError
 from core.settings import KnowledgeSettings
-from core.text import detect_language
 from knowledge.calibration import calibration_for
-from knowledge.chunking import Chunk, Chunker
-from knowledge.embeddings import Embedder, embed_or_raise, make_embedder
+from knowledge.chunking import Chunker
+from knowledge.embeddings import Embedder, make_embedder
+from knowledge.indexing import Applied, Indexer
 from knowledge.lexical import ChunkFields, LexicalIndex, TokenCache
-from knowledge.loaders import LoadedSource, load_source
-from knowledge.loaders.faq import question_key
-from knowledge.manifest import Manifest, SourceEntry, file_sha256, write_atomic
 from knowledge.retrieval import (
     CrossEncoderReranker,
     FusionWeights,
@@ -36,11 +40,21 @@ from knowledge.retrieval import (
     HybridRetriever,
     RetrievalMode,
 )
-from knowledge.sources import ADDITIONS_FILE, ChangePlan, plan_ingest, plan_reload
+from knowledge.sources import ChangePlan, plan_ingest, plan_reload
+from knowledge.state import ADDITIONS_SOURCE, KnowledgeState
+from knowledge.state.additions import ADDITION_PREFIX, new_addition
+from knowledge.state.legacy import import_data_dir_files
 from knowledge.store import ChunkStore, make_client
-from knowledge.types import IngestReport, KBStats, Passage
+from knowledge.types import IngestReport, KBStats, Passage, SourceDetails
 
-__all__ = ["ADDITIONS_FILE", "KnowledgeBase", "collection_name"]
+__all__ = ["ADDITIONS_FILE", "ADDITIONS_SOURCE", "KnowledgeBase", "OnChanged", "collection_name"]
+
+ADDITIONS_FILE = ADDITIONS_SOURCE
+"""The FAQ additions' source name (kept from when they lived in a data-folder file)."""
+
+OnChanged = Callable[[int], None]
+"""Called with the new generation after this process changed the knowledge (in the thread that
+made the change: hand it to the event loop with ``loop.call_soon_threadsafe``)."""
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +69,14 @@ class KnowledgeBase:
     """Chunks from the source folders, searchable by meaning and by words.
 
     Build with :meth:`open`.
+
+    Args:
+        settings: Knowledge settings.
+        data_dir: Where the embedded Chroma and this process's caches live.
+        embedder: Embeds passages and queries.
+        store: The Chroma collection.
+        state: The manifest, additions and generation in the database.
+        on_changed: Called with the new generation after each change this process made.
     """
 
     def __init__(
@@ -63,13 +85,23 @@ class KnowledgeBase:
         data_dir: Path,
         embedder: Embedder,
         store: ChunkStore,
+        state: KnowledgeState,
+        on_changed: OnChanged | None = None,
     ) -> None:
         self.settings = settings
         self.data_dir = data_dir
         self.embedder = embedder
+        self.on_changed = on_changed
         self._store = store
-        self._chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-        self._manifest = Manifest.load(data_dir / f"kb_manifest.{store.name}.json")
+        self._state = state
+        self._generation = -1
+        self._indexer = Indexer(
+            store,
+            embedder,
+            Chunker(settings.chunk_size, settings.chunk_overlap),
+            int(settings.max_file_mb * 1_048_576),
+            state.host,
+        )
         self._tokens = TokenCache(data_dir / "lexical" / f"{store.name}.npz")
         self._tokens.load()
         self._write_lock = threading.Lock()
@@ -98,27 +130,76 @@ class KnowledgeBase:
 
     @classmethod
     def open(
-        cls, settings: KnowledgeSettings, data_dir: Path, embedder: Embedder | None = None
+        cls,
+        settings: KnowledgeSettings,
+        data_dir: Path,
+        embedder: Embedder | None = None,
+        *,
+        database_url: str | None = None,
+        on_changed: OnChanged | None = None,
     ) -> KnowledgeBase:
-        """Opens (or creates) the index in ``data_dir``; ingests nothing.
+        """Opens (or creates) the index; ingests nothing.
+
+        Manifest and FAQ additions that older versions kept in ``data_dir`` are imported into
+        the database once, then renamed ``*.imported``.
 
         Args:
             settings: Knowledge settings.
-            data_dir: Where the embedded Chroma, the manifest and caches live.
+            data_dir: Where the embedded Chroma and caches live.
             embedder: Overrides ``settings.embedder`` (tests, benchmarks).
+            database_url: The application's database (``KefuSettings.database_url``); default:
+                SQLite ``kefu.db`` in ``data_dir``, as the application's own default.
+            on_changed: Called with the new generation after each change made here.
 
         Raises:
             VectorStoreError: Chroma cannot be opened or reached.
+            StorageError: The database cannot be opened or migrated.
             ConfigError: The configured embedder cannot be built.
         """
         data_dir.mkdir(parents=True, exist_ok=True)
         embedder = embedder or make_embedder(settings)
         client = make_client(settings.chroma_url, data_dir)
         store = ChunkStore(client, collection_name(settings.collection, embedder.name))
-        kb = cls(settings, data_dir, embedder, store)
-        kb._refresh_lexical()
+        url = database_url or f"sqlite+aiosqlite:///{(data_dir / 'kefu.db').resolve()}"
+        state = KnowledgeState.open(url, store.name)
+        kb = cls(settings, data_dir, embedder, store, state, on_changed)
+        with kb._write_lock, state.writing():
+            import_data_dir_files(state, data_dir)
+        kb.refresh_if_changed()
         log.info("kb.opened", collection=store.name, chunks=len(kb._lexical))
         return kb
+
+    def close(self) -> None:
+        """Closes the database and Chroma connections (the object must not be used afterwards)."""
+        self._state.close()
+        self._store.close()
+
+    @property
+    def generation(self) -> int:
+        """The knowledge generation this process's lexical index was built at."""
+        return self._generation
+
+    def refresh_if_changed(self) -> bool:
+        """Rebuilds the lexical index from Chroma if another process changed the knowledge.
+
+        One small SELECT when nothing changed. Skipped while this process is changing the
+        knowledge itself (that change rebuilds the index when it ends).
+
+        Returns:
+            Whether the index was rebuilt.
+
+        Raises:
+            StorageError: The database cannot be read.
+            VectorStoreError: Chroma cannot be read; the previous index keeps answering.
+        """
+        if self._state.generation() == self._generation:
+            return False
+        if not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            return self._catch_up()
+        finally:
+            self._write_lock.release()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -170,6 +251,7 @@ class KnowledgeBase:
             faq_entries=sum(1 for f in lexical.fields if f.kind == "faq"),
             embedder=self.embedder.name,
             collection=self._store.name,
+            generation=self._generation,
         )
 
     def check_store(self) -> int:
@@ -187,6 +269,21 @@ class KnowledgeBase:
             counts[fields.source] = counts.get(fields.source, 0) + 1
         return counts
 
+    def source_details(self) -> list[SourceDetails]:
+        """Each indexed source: chunks, kind (faq, doc or both) and when its file last changed."""
+        kinds: dict[str, set[str]] = {}
+        for fields in self._lexical.fields:
+            kinds.setdefault(fields.source, set()).add(fields.kind)
+        details = []
+        manifest = self._state.sources()
+        for source, chunks in sorted(self.sources().items()):
+            entry = manifest.get(source)
+            path = Path(entry.path) if entry else self.data_dir / source
+            modified = path.stat().st_mtime if path.is_file() else None
+            kind = "+".join(sorted(kinds.get(source, set()))) or "—"
+            details.append(SourceDetails(source, chunks, kind, str(path), modified))
+        return details
+
     # -- changing --------------------------------------------------------------------------
 
     def ingest(self, paths: Sequence[Path]) -> IngestReport:
@@ -199,189 +296,131 @@ class KnowledgeBase:
             KnowledgeError: Embedding or the vector store failed; the index is unchanged.
         """
         plan = plan_ingest(paths, self.settings.source_dirs, self.settings.exclude)
-        with self._write_lock:
-            return self._apply(plan)
+        return self._change(lambda: plan)
 
     def reload(self) -> IngestReport:
         """Brings the index in line with the source folders, re-embedding only what changed.
 
-        Sources are the files under ``source_dirs``, files added with :meth:`ingest`, and the
-        FAQ additions file. Removed files lose their chunks; files that fail to parse keep their
-        previous chunks and are listed in ``failed``.
+        Sources are the files under ``source_dirs``, files added with :meth:`ingest` (by any
+        process on this database), and the FAQ additions. Removed files lose their chunks;
+        files that fail to parse keep their previous chunks and are listed in ``failed``.
 
         Raises:
             KnowledgeError: Embedding or the vector store failed; the previous index answers.
         """
-        with self._write_lock:
-            plan = plan_reload(
+
+        def plan() -> ChangePlan:
+            found = plan_reload(
                 self.settings.source_dirs,
                 self.settings.exclude,
-                self._manifest,
+                self._state.sources(),
                 {f.source for f in self._lexical.fields},
-                self.data_dir,
+                self._state.host,
             )
-            return self._apply(plan)
+            found.additions = self._state.additions()
+            return found
+
+        return self._change(plan)
 
     def add_faq(self, question: str, answer: str, category: str | None = None) -> str:
-        """Adds one FAQ entry, searchable at once and kept across reloads.
+        """Adds one FAQ entry, searchable at once, kept across reloads, seen by every worker.
 
-        The entry is appended to ``kb_additions.jsonl`` in the data folder (an entry with the
-        same question is replaced), then indexed.
+        The entry is saved in the database (an entry with the same question is replaced),
+        then indexed.
 
         Returns:
-            The new chunk's id.
+            The entry's id (``added-...``), which ``/kb delete`` accepts.
 
         Raises:
             InputError: Empty question or answer.
             KnowledgeError: The entry was saved but could not be indexed; a reload retries.
         """
-        question, answer = question.strip(), answer.strip()
-        if not question or not answer:
-            raise InputError("an FAQ entry needs a question and an answer")
-        key = question_key(question)
-        entry = {
-            "id": "added-" + hashlib.sha1(key.encode()).hexdigest()[:10],
-            "question": question,
-            "answer": answer,
-            "category": category,
-            "language": detect_language(question),
-        }
-        path = self.data_dir / ADDITIONS_FILE
-        with self._write_lock:
-            lines = [line for line in self._addition_lines(path) if _line_key(line) != key]
-            lines.append(json.dumps(entry, ensure_ascii=False))
-            write_atomic(path, "\n".join(lines) + "\n")
-            plan = ChangePlan(files={ADDITIONS_FILE: (path.resolve(), self.data_dir.resolve())})
-            report = self._apply(plan)
-        if ADDITIONS_FILE in report.failed:
-            raise KnowledgeError(f"FAQ saved but not indexed: {report.failed[ADDITIONS_FILE]}")
-        for chunk in self._chunker.chunks(self._load(path, ADDITIONS_FILE)):
-            if chunk.question == question and chunk.answer == answer:
-                return chunk.chunk_id
-        raise KnowledgeError("FAQ saved but not found after indexing")
+        addition = new_addition(question, answer, category)
+
+        def plan() -> ChangePlan:
+            self._state.save_addition(addition)
+            return ChangePlan(additions=self._state.additions())
+
+        report = self._change(plan, always_bump=True)
+        if ADDITIONS_SOURCE in report.failed:
+            raise KnowledgeError(f"FAQ saved but not indexed: {report.failed[ADDITIONS_SOURCE]}")
+        return addition.id
 
     def delete_source(self, source: str) -> int:
-        """Removes every chunk of ``source``; returns how many.
+        """Removes every chunk of ``source`` (a source name, or one FAQ addition's id);
+        returns how many.
 
         A file still in a source folder comes back on the next reload (delete the file to
-        remove it for good); the FAQ additions file is moved aside to ``.deleted``.
+        remove it for good). Deleting the additions source deletes every FAQ addition.
         """
-        with self._write_lock:
-            ids = [
-                chunk_id
-                for chunk_id, fields in zip(self._lexical.ids, self._lexical.fields, strict=True)
-                if fields.source == source
-            ]
-            self._store.delete(ids)
-            self._refresh_lexical()
-            if source == ADDITIONS_FILE:
-                additions = self.data_dir / ADDITIONS_FILE
-                if additions.exists():
-                    additions.replace(additions.with_suffix(".jsonl.deleted"))
-            if self._manifest.entries.pop(source, None) is not None:
-                self._manifest.save()
-        log.info("kb.source.deleted", source=source, chunks=len(ids))
-        return len(ids)
+        removed_chunks = 0
+
+        def plan() -> ChangePlan:
+            nonlocal removed_chunks
+            if source.startswith(ADDITION_PREFIX) and self._state.delete_additions([source]):
+                removed_chunks = sum(
+                    1
+                    for f in self._lexical.fields
+                    if (f.source, f.doc_id) == (ADDITIONS_SOURCE, source)
+                )
+                return ChangePlan(additions=self._state.additions())
+            removed_chunks = sum(1 for f in self._lexical.fields if f.source == source)
+            if source == ADDITIONS_SOURCE:
+                self._state.delete_additions()
+            return ChangePlan(removed={source})
+
+        self._change(plan)
+        log.info("kb.source.deleted", source=source, chunks=removed_chunks)
+        return removed_chunks
 
     # -- internals -------------------------------------------------------------------------
 
-    @staticmethod
-    def _addition_lines(path: Path) -> list[str]:
-        if not path.exists():
-            return []
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    def _change(self, plan: Callable[[], ChangePlan], *, always_bump: bool = False) -> IngestReport:
+        """Runs one change under the writer lock, from a fresh view of the shared state."""
+        with self._write_lock, self._state.writing():
+            self._catch_up()
+            applied = self._apply(plan())
+            bump = always_bump or applied.changed
+            self._generation = self._state.commit_change(applied.rows, applied.removed, bump=bump)
+        if bump and self.on_changed is not None:
+            try:
+                self.on_changed(self._generation)
+            except Exception:  # a failed notification must not fail the change
+                log.exception("kb.changed.notify_failed", generation=self._generation)
+        return applied.report
 
-    def _load(self, path: Path, source: str) -> LoadedSource:
-        return load_source(path, source, int(self.settings.max_file_mb * 1_048_576))
+    def _catch_up(self) -> bool:
+        """Rebuilds the lexical index if the generation moved (caller holds ``_write_lock``)."""
+        generation = self._state.generation()
+        if generation == self._generation:
+            return False
+        # Read the generation first: a change committed during the scan moves it again, and the
+        # next check scans again.
+        self._refresh_lexical()
+        self._generation = generation
+        log.info("kb.refreshed", generation=generation, chunks=len(self._lexical))
+        return True
 
-    def _apply(self, plan: ChangePlan) -> IngestReport:
+    def _apply(self, plan: ChangePlan) -> Applied:
+        """Indexes the plan against the manifest in the database and this process's view."""
         indexed: dict[str, set[str]] = {}
         for chunk_id, fields in zip(self._lexical.ids, self._lexical.fields, strict=True):
             indexed.setdefault(fields.source, set()).add(chunk_id)
-        failed = dict(plan.failed)
-        skipped: dict[str, tuple[str, ...]] = {}
-        changed: dict[str, list[Chunk]] = {}
-        entries: dict[str, SourceEntry] = {}
-        unchanged = 0
-        for source, (path, root) in sorted(plan.files.items()):
-            try:
-                digest = file_sha256(path)
-            except OSError as error:
-                failed[source] = f"cannot read file: {error.strerror or error}"
-                continue
-            entry = SourceEntry(path=str(path), root=str(root), sha256=digest)
-            previous = self._manifest.get(source)
-            if previous and previous.sha256 == digest and source in indexed:
-                unchanged += 1
-                entries[source] = entry
-                continue
-            try:
-                loaded = self._load(path, source)
-            except LoaderError as error:
-                failed[source] = str(error)
-                log.warning("kb.source.failed", source=source, reason=str(error))
-                continue
-            entries[source] = entry
-            if loaded.skipped:
-                skipped[source] = loaded.skipped
-            chunks = self._chunker.chunks(loaded)
-            if {c.chunk_id for c in chunks} == indexed.get(source, set()):
-                unchanged += 1
-            else:
-                changed[source] = chunks
-        embedded = self._write(changed, indexed, plan.removed)
-        added = sum(1 for source in changed if source not in indexed)
-        deleted = sum(
-            1 for source in plan.removed if source in indexed or source in self._manifest.entries
-        )
-        for source, entry in entries.items():
-            self._manifest.entries[source] = entry
-        for source in plan.removed:
-            self._manifest.entries.pop(source, None)
-        self._manifest.save()
-        report = IngestReport(
-            added=added,
-            updated=len(changed) - added,
-            deleted=deleted,
-            unchanged=unchanged,
-            chunks=len(self._lexical),
-            failed=failed,
-            skipped=skipped,
-            embedded=embedded,
-        )
+        applied = self._indexer.apply(plan, self._state.sources(), indexed)
+        if applied.changed:
+            self._refresh_lexical()
+        report = replace(applied.report, chunks=len(self._lexical))
         log.info(
             "kb.ingest.finished",
             added=report.added,
             updated=report.updated,
             deleted=report.deleted,
             unchanged=report.unchanged,
-            failed=len(failed),
-            embedded=embedded,
+            failed=len(report.failed),
+            embedded=report.embedded,
             chunks=report.chunks,
         )
-        return report
-
-    def _write(
-        self,
-        changed: Mapping[str, list[Chunk]],
-        indexed: Mapping[str, set[str]],
-        removed: Iterable[str],
-    ) -> int:
-        new_chunks = [chunk for chunks in changed.values() for chunk in chunks]
-        stored = self._store.existing([c.chunk_id for c in new_chunks])
-        to_embed = [c for c in new_chunks if c.chunk_id not in stored]
-        vectors = embed_or_raise(self.embedder.embed_passages, [c.search_text() for c in to_embed])
-        self._store.upsert(to_embed, vectors)
-        stale: list[str] = []
-        for source, chunks in changed.items():
-            keep = {c.chunk_id for c in chunks}
-            stale.extend(i for i in indexed.get(source, ()) if i not in keep)
-        for source in removed:
-            stale.extend(indexed.get(source, ()))
-        self._store.delete(stale)
-        if new_chunks or stale:
-            self._refresh_lexical()
-        return len(to_embed)
+        return replace(applied, report=report)
 
     def _refresh_lexical(self) -> None:
         chunks = list(self._store.scan())
@@ -396,12 +435,3 @@ class KnowledgeBase:
             fields,
             self._tokens.vocabulary,
         )
-
-
-def _line_key(line: str) -> str | None:
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    question = item.get("question") if isinstance(item, dict) else None
-    return question_key(question) if isinstance(question, str) else None

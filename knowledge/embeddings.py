@@ -30,8 +30,10 @@ log = structlog.get_logger(__name__)
 
 Vectors = NDArray[np.float32]
 
-PROGRESS_MIN_TEXTS = 256
-"""Below this many texts a progress bar is noise, not information."""
+PROGRESS_MIN_TEXTS = 64
+"""Below this many texts (a few seconds of work) progress is noise, not information."""
+PROGRESS_LINES = 10
+"""Without a terminal (a service manager, a pipe), a log line every tenth of the work."""
 
 
 class Embedder(Protocol):
@@ -80,13 +82,20 @@ def embed_in_batches(
     """
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
-    show = sys.stderr.isatty() and len(texts) >= PROGRESS_MIN_TEXTS
+    large = len(texts) >= PROGRESS_MIN_TEXTS
+    terminal = sys.stderr.isatty()
     parts: list[Vectors] = []
-    with tqdm(total=len(texts), desc=desc, unit="text", disable=not show) as bar:
+    step = max(len(texts) // PROGRESS_LINES, 1)
+    next_line = step
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not (large and terminal)) as bar:
         for start in range(0, len(texts), batch_size):
             batch = list(texts[start : start + batch_size])
             parts.append(normalize_rows(encode(batch)))
             bar.update(len(batch))
+            done = start + len(batch)
+            if large and not terminal and (done >= next_line or done == len(texts)):
+                log.info("kb.embed.progress", task=desc, done=done, total=len(texts))
+                next_line = done + step
     return np.concatenate(parts, axis=0)
 
 

@@ -8,6 +8,8 @@ and several chunks of one record count once, at the best rank.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import statistics
 import tempfile
@@ -127,9 +129,10 @@ def index_corpus(
     data_dir: Path,
     embedder: Embedder | None = None,
 ) -> KnowledgeBase:
-    """Indexes a ``corpus.jsonl`` into a fresh knowledge base in ``data_dir``.
+    """Indexes a ``corpus.jsonl`` into the knowledge base in ``data_dir``.
 
-    The configured pipeline is used (chunking, embedder, BM25), with no source folders.
+    The configured pipeline is used (chunking, embedder, BM25), with no source folders. An
+    index already in ``data_dir`` is reused: an unchanged corpus is not embedded again.
     """
     isolated = settings.model_copy(update={"source_dirs": [], "chroma_url": None})
     kb = KnowledgeBase.open(isolated, data_dir, embedder)
@@ -139,25 +142,43 @@ def index_corpus(
     return kb
 
 
+def default_index_dir(data_dir: Path, corpus_path: Path) -> Path:
+    """Where ``kefu eval retrieval`` keeps the index of one corpus between runs."""
+    digest = hashlib.sha1(str(corpus_path.resolve()).encode()).hexdigest()[:12]
+    return data_dir / "eval-index" / f"{corpus_path.stem}-{digest}"
+
+
 def run_retrieval_eval(
     settings: KnowledgeSettings,
     corpus_path: Path,
     queries_path: Path,
     mode: RetrievalMode = "hybrid",
     embedder: Embedder | None = None,
+    *,
+    limit: int | None = None,
+    index_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Indexes ``corpus_path`` in a temporary folder and scores ``queries_path`` on it.
+    """Indexes ``corpus_path`` and scores ``queries_path`` on it.
 
     This is what ``kefu eval retrieval --corpus ... --queries ... --json`` runs.
 
+    Args:
+        limit: only the first ``limit`` queries.
+        index_dir: keep the index here and reuse it next time (only changes are embedded);
+            ``None``: a temporary folder, removed afterwards.
+
     Returns:
-        The metrics of :func:`evaluate_retrieval` plus ``mode``, ``embedder``, ``chunks`` and
-        ``index_seconds``.
+        The metrics of :func:`evaluate_retrieval` plus ``mode``, ``embedder``, ``chunks``,
+        ``index_seconds`` and ``index_reused``.
     """
-    queries = load_queries(queries_path)
-    with tempfile.TemporaryDirectory(prefix="kefu-eval-") as folder:
+    queries = load_queries(queries_path)[:limit] if limit else load_queries(queries_path)
+    with contextlib.ExitStack() as stack:
+        if index_dir is None:
+            index_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kefu-eval-")))
+        index_dir.mkdir(parents=True, exist_ok=True)
+        reused = any(index_dir.iterdir())
         started = time.perf_counter()
-        kb = index_corpus(settings, corpus_path, Path(folder), embedder)
+        kb = index_corpus(settings, corpus_path, index_dir, embedder)
         index_seconds = time.perf_counter() - started
 
         def run(query: str, k: int) -> Sequence[Passage]:
@@ -169,5 +190,6 @@ def run_retrieval_eval(
             embedder=kb.embedder.name,
             chunks=kb.stats().chunks,
             index_seconds=round(index_seconds, 1),
+            index_reused=reused,
         )
     return metrics

@@ -1,17 +1,16 @@
 """Which source files the index was built from, with their content hashes.
 
-Written last by every change, so a change that fails half-way leaves the manifest describing
-the previous, still-answering index; the next reload sees the difference and finishes the job.
+The manifest lives in the database (``knowledge.state``), written last by every change, so a
+change that fails half-way leaves it describing the previous, still-answering index; the next
+reload sees the difference and finishes the job. :class:`Manifest` reads the JSON files that
+older versions kept in the data folder, once, to import them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -28,6 +27,8 @@ class SourceEntry:
     root: str
     """The folder ``source`` is relative to; a reload ignores entries whose root is gone."""
     sha256: str
+    host: str = ""
+    """Machine that indexed the file ("" in manifests written before the database kept them)."""
 
 
 def file_sha256(path: Path) -> str:
@@ -39,21 +40,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replaces ``path`` with ``text`` so readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 class Manifest:
-    """Source name -> :class:`SourceEntry`, stored as JSON next to the index."""
+    """Source name -> :class:`SourceEntry`, as older versions stored it in the data folder."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -73,16 +61,3 @@ class Manifest:
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("kb.manifest.unreadable", path=str(path), error=str(error))
         return manifest
-
-    def save(self) -> None:
-        data = {
-            "version": MANIFEST_VERSION,
-            "sources": {source: asdict(entry) for source, entry in sorted(self.entries.items())},
-        }
-        write_atomic(self.path, json.dumps(data, ensure_ascii=False, indent=1))
-
-    def get(self, source: str) -> SourceEntry | None:
-        return self.entries.get(source)
-
-    def __iter__(self) -> Iterator[tuple[str, SourceEntry]]:
-        return iter(list(self.entries.items()))

@@ -18,6 +18,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 
 from core.errors import LLMError
 from core.llm.base import ChatBackend, ChatMessage, closing_stream
+from core.telemetry.llm_calls import llm_purpose
 from core.types import Citation, StreamSink
 from knowledge.prompts import (
     DONT_KNOW,
@@ -260,7 +261,8 @@ async def rewrite_question(
         ChatMessage("user", rewrite_user_turn(question, recent, language, MAX_TURN_CHARS)),
     ]
     try:
-        result = await backend.complete(messages, max_tokens=128)
+        with llm_purpose("rewrite"):
+            result = await backend.complete(messages, max_tokens=128)
     except LLMError as e:
         log.info("rag.rewrite.fallback", reason=str(e))
         return heuristic_standalone(question, recent)

@@ -5,15 +5,14 @@ Planning reads folders and the manifest only; nothing is parsed or written here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.loaders import discover_files, is_supported, source_name
-from knowledge.manifest import Manifest
-
-ADDITIONS_FILE = "kb_additions.jsonl"
-"""FAQ entries added with ``add_faq``, in the data folder; reload treats it as a source."""
+from knowledge.manifest import SourceEntry
+from knowledge.state.additions import ADDITIONS_SOURCE
+from knowledge.state.store import Addition
 
 
 @dataclass(slots=True)
@@ -24,6 +23,10 @@ class ChangePlan:
     """Source name -> (file, the folder the name is relative to)."""
     removed: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)
+    """Files indexed on another machine that this one cannot see: left as they are."""
+    additions: list[Addition] | None = None
+    """The FAQ additions to index as one source (all of them), or None to leave them alone."""
 
     def add_file(self, path: Path, roots: Sequence[Path]) -> None:
         """Adds one file, named relative to the first root containing it."""
@@ -55,15 +58,17 @@ def plan_ingest(
 def plan_reload(
     source_dirs: Sequence[Path],
     exclude: Sequence[str],
-    manifest: Manifest,
+    manifest: Mapping[str, SourceEntry],
     indexed: Iterable[str],
-    data_dir: Path,
+    host: str,
 ) -> ChangePlan:
-    """What a reload must look at: the source folders, files ingested from elsewhere (tracked
-    by path in the manifest) and the additions file; indexed sources found nowhere are removed.
+    """What a reload must look at: the source folders and files ingested from elsewhere
+    (tracked by path in the manifest); indexed sources found nowhere are removed. The FAQ
+    additions are the caller's (they live in the database, not in a file).
 
     A source folder that is missing fails, and its sources keep their chunks: a mistyped path
-    or an unmounted share must not empty the knowledge base.
+    or an unmounted share must not empty the knowledge base. A file ingested from outside the
+    source folders on another machine is kept: only a machine that can see it may drop it.
     """
     plan = ChangePlan()
     missing: set[Path] = set()
@@ -75,18 +80,19 @@ def plan_reload(
             missing.add(root.resolve())
             plan.failed[str(root)] = "source folder not found"
     folders = {root.resolve() for root in source_dirs}
-    for source, entry in manifest:
-        if source in plan.files or source in plan.failed:
+    for source, entry in sorted(manifest.items()):
+        if source in plan.files or source in plan.failed or source == ADDITIONS_SOURCE:
             continue
         root, path = Path(entry.root).resolve(), Path(entry.path)
         if root in missing:
             plan.failed[source] = "source folder not found; previous chunks kept"
         elif root not in folders and path.is_file():
             plan.files[source] = (path, root)
+        elif root not in folders and entry.host and entry.host != host:
+            plan.kept.add(source)
         else:
             plan.removed.add(source)
-    additions = data_dir / ADDITIONS_FILE
-    if additions.is_file():
-        plan.files[ADDITIONS_FILE] = (additions.resolve(), data_dir.resolve())
-    plan.removed |= set(indexed) - plan.files.keys() - plan.failed.keys()
+    plan.removed |= (
+        set(indexed) - plan.files.keys() - plan.failed.keys() - plan.kept - {ADDITIONS_SOURCE}
+    )
     return plan

@@ -95,6 +95,19 @@ class ChunkStore:
             )
             self._batch = int(client.get_max_batch_size())
 
+    def close(self) -> None:
+        """Releases the client (its HTTP connections, or its share of the embedded store)."""
+        with contextlib.suppress(Exception):
+            self._client.close()
+        # chromadb 1.x stops the HTTP components (the client's and its admin client's) of the
+        # last client of a server but leaves their httpx sessions, and sockets, open.
+        for client in (self._client, getattr(self._client, "_admin_client", None)):
+            server = getattr(client, "_server", None)
+            session = getattr(server, "_session", None)
+            if session is not None and not getattr(server, "_running", True):
+                with contextlib.suppress(Exception):
+                    session.close()
+
     def count(self) -> int:
         with chroma_errors("count chunks"):
             return int(self._collection.count())

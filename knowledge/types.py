@@ -61,6 +61,21 @@ class KBStats:
     faq_entries: int
     embedder: str
     collection: str
+    generation: int = -1
+    """The knowledge generation this process's search index was built at."""
+
+
+@dataclass(slots=True, frozen=True)
+class SourceDetails:
+    """One indexed source, for ``kefu kb stats``."""
+
+    source: str
+    chunks: int
+    kind: str
+    """faq, doc, or doc+faq."""
+    path: str
+    modified: float | None
+    """The file's modification time (epoch seconds), None when it is gone."""
 
 
 class Retriever(Protocol):

@@ -23,6 +23,7 @@ from bot.dialogue.shop import OrderInfo
 from core.errors import LLMError
 from core.llm import ChatBackend, ChatMessage, ToolCall, order_status_tool, run_with_tools
 from core.llm.chat_format import looks_like_tool_call
+from core.telemetry.llm_calls import llm_purpose
 from core.text import Language
 from knowledge.prompts import MAX_TURN_CHARS, conversation_messages, customer_block
 
@@ -116,14 +117,15 @@ async def answer_with_order_tool(
     tool = order_status_tool(lookup)
     messages = order_messages(history, question, language)
     try:
-        result = await run_with_tools(
-            backend,
-            messages,
-            {tool.spec.name: tool},
-            max_rounds=2,
-            max_tokens=MAX_TOKENS,
-            on_tool_result=observe,
-        )
+        with llm_purpose("tool"):
+            result = await run_with_tools(
+                backend,
+                messages,
+                {tool.spec.name: tool},
+                max_rounds=2,
+                max_tokens=MAX_TOKENS,
+                on_tool_result=observe,
+            )
     except LLMError as e:
         log.warning("dialogue.order_llm.fallback", reason=str(e))
         return None

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.feedback.clustering import Embed, group_similar
 from bot.feedback.redact import redact
-from bot.feedback.transcript import answer_kind, latest_ratings, question_of_replies
+from bot.feedback.transcript import (
+    KNOWLEDGE_ANSWERS,
+    answer_kind,
+    latest_ratings,
+    question_of_replies,
+)
 from core.events import AnswerKind, EventKind
 from core.storage import ConversationRecord, ConversationStore, EventRecord
+from knowledge.loaders.faq import question_key
 
 RESOLVING_ANSWERS = frozenset(
     {
@@ -89,6 +95,8 @@ async def build_report(
     top: int = 10,
     gap_distance: float = 0.7,
     embed: Embed | None = None,
+    answered: Collection[str] = (),
+    answered_events: Collection[int] = (),
 ) -> Report:
     """The report for events at or after ``since`` (everything when None).
 
@@ -99,10 +107,19 @@ async def build_report(
         top: how many intents and gap groups to keep.
         gap_distance: cosine distance under which unanswered questions are grouped.
         embed: turns texts into vectors for grouping; TF-IDF character n-grams when None.
+        answered: questions answered since (approved into the FAQ): not gaps any more.
+        answered_events: ids of question events answered since (approved candidates).
     """
     rows = await store.all_events(since=since)
     return compute_report(
-        rows, since=since, zone=zone, top=top, gap_distance=gap_distance, embed=embed
+        rows,
+        since=since,
+        zone=zone,
+        top=top,
+        gap_distance=gap_distance,
+        embed=embed,
+        answered=answered,
+        answered_events=answered_events,
     )
 
 
@@ -126,6 +143,8 @@ def compute_report(
     top: int = 10,
     gap_distance: float = 0.7,
     embed: Embed | None = None,
+    answered: Collection[str] = (),
+    answered_events: Collection[int] = (),
 ) -> Report:
     """The report for already loaded events (see :func:`build_report`)."""
     conversations = _by_conversation(rows)
@@ -141,7 +160,13 @@ def compute_report(
     _resolution(report, active)
     _csat_and_ratings(report, conversations)
     report.top_intents = _intents(conversations).most_common(top)
-    unanswered = [q for c in conversations for q in unanswered_questions(c.events)]
+    closed = {question_key(q) for q in answered} | answered_later(conversations)
+    unanswered = [
+        q
+        for c in conversations
+        for q in unanswered_questions(c.events, skip=answered_events)
+        if question_key(q) not in closed
+    ]
     report.unanswered = len(unanswered)
     report.gaps = gap_groups(unanswered[-MAX_GAP_QUESTIONS:], gap_distance, embed)[:top]
     return report
@@ -266,8 +291,9 @@ def _intents(conversations: Sequence[_Conversation]) -> Counter[str]:
     return counts
 
 
-def unanswered_questions(events: Sequence[EventRecord]) -> list[str]:
-    """Customer questions the bot answered with "I don't know", in log order."""
+def unanswered_questions(events: Sequence[EventRecord], skip: Collection[int] = ()) -> list[str]:
+    """Customer questions the bot answered with "I don't know", in log order (question events
+    in ``skip`` left out)."""
     questions = question_of_replies(events)
     return [
         (events[questions[e.id]].text or "").strip()
@@ -275,7 +301,26 @@ def unanswered_questions(events: Sequence[EventRecord]) -> list[str]:
         if e.kind == EventKind.BOT_REPLY
         and answer_kind(e) == AnswerKind.DONT_KNOW
         and e.id in questions
+        and events[questions[e.id]].id not in skip
     ]
+
+
+def answered_later(conversations: Sequence[_Conversation]) -> set[str]:
+    """Questions whose latest answer in the log came from the knowledge base: an FAQ added
+    since answers them, so they are no longer gaps."""
+    replies: list[tuple[datetime, int, str, bool]] = []
+    for conversation in conversations:
+        events = conversation.events
+        by_id = {event.id: event for event in events}
+        for reply_id, index in question_of_replies(events).items():
+            reply = by_id[reply_id]
+            known = answer_kind(reply) in KNOWLEDGE_ANSWERS
+            question = question_key((events[index].text or "").strip())
+            replies.append((reply.created_at, reply.id, question, known))
+    latest: dict[str, bool] = {}
+    for _, _, question, known in sorted(replies, key=lambda item: (item[0], item[1])):
+        latest[question] = known
+    return {question for question, known in latest.items() if known}
 
 
 def gap_groups(questions: Sequence[str], distance: float, embed: Embed | None) -> list[GapGroup]:

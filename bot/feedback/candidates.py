@@ -129,10 +129,12 @@ def derive_candidates(
             elif kind in KNOWLEDGE_ANSWERS:
                 open_question = None
             last_question = None
-        elif event.kind == EventKind.FEEDBACK and event.payload.get("rating") == "down":
+        elif event.kind == EventKind.FEEDBACK:
             rated = reply_question.get(event.payload.get("reply_event_id", -1))
-            if rated is not None:
+            if rated is not None and event.payload.get("rating") == "down":
                 open_question = _Open(rated, "down")
+            elif rated is not None and open_question == _Open(rated, "down"):
+                open_question = None  # the 👎 was changed to 👍
         elif event.kind == EventKind.AGENT_MESSAGE and (event.text or "").strip():
             if collecting is not None:
                 collecting.append(event.text.strip())  # type: ignore[union-attr]
@@ -156,6 +158,10 @@ class CandidateStore:
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._db = database
         self._clock = clock
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     async def save_drafts(self, drafts: Sequence[CandidateDraft]) -> int:
         """Stores new drafts; a pending candidate whose answer grew is updated.

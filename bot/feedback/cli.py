@@ -177,29 +177,38 @@ def report(
 ) -> None:
     """Support analytics: volume, resolution, handoffs, CSAT, ratings, intents, KB gaps."""
     from bot.feedback.analytics import build_report
+    from bot.feedback.models import CandidateStatus
     from bot.feedback.report_html import render_report
+    from core.telemetry.llm_records import LLMCallStore
+    from core.telemetry.llm_report import compare_models, models_text
 
     settings = KefuSettings()
     zone = ZoneInfo(settings.feedback.timezone)
     start = _since(since, settings)
 
     async def run() -> Any:
-        async with _storage(settings) as (store, _, _):
-            return await build_report(
+        async with _storage(settings) as (store, candidates, _):
+            approved = await candidates.find(CandidateStatus.APPROVED)
+            report = await build_report(
                 store,
                 since=start,
                 zone=zone,
                 top=settings.feedback.report_top,
                 gap_distance=settings.feedback.gap_cluster_distance,
+                answered=[c.question for c in approved],
+                answered_events=[c.question_event_id for c in approved],
             )
+            return report, compare_models(await LLMCallStore(candidates.database).since(start))
 
-    result = asyncio.run(run())
+    result, models = asyncio.run(run())
     if html is not None:
-        html.write_text(render_report(result), encoding="utf-8")
+        html.write_text(render_report(result, models=models), encoding="utf-8")
     if as_json:
-        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        payload = {**result.to_json(), "models": [row.to_json() for row in models]}
+        typer.echo(json.dumps(payload, ensure_ascii=False))
         return
     typer.echo(_summary(result))
+    typer.echo(models_text(models))
     if html is not None:
         typer.echo(f"HTML report: {html}")
 

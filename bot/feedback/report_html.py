@@ -1,21 +1,18 @@
-"""The support report as one self-contained HTML page (the dashboard and ``kefu report --html``)."""
+"""The support report as one HTML page (the dashboard and ``kefu report --html``), in English
+or Chinese, with times in the report's time zone."""
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Sequence
+from typing import Any
+
+from markupsafe import Markup
 
 from bot.feedback.analytics import Report
 from bot.feedback.charts import BAD, GOOD, MUTED, bar_chart, column_chart, share_bar
-
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#111;max-width:980px}
-h1{font-size:22px}h2{font-size:16px;margin-top:28px}
-.tiles{display:flex;flex-wrap:wrap;gap:12px}
-.tile{border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;min-width:140px}
-.tile b{display:block;font-size:22px}.tile span{color:#6b7280;font-size:12px}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e5e7eb;
-padding:6px;text-align:left;vertical-align:top;font-size:13px}.muted{color:#6b7280}
-"""
+from bot.staff.i18n import CATALOG, StaffLanguage, text
+from bot.staff.render import render
+from core.telemetry.llm_report import ModelRow
 
 
 def _percent(value: float | None) -> str:
@@ -32,107 +29,104 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _tile(value: str, caption: str) -> str:
-    return f"<div class='tile'><b>{escape(value)}</b><span>{escape(caption)}</span></div>"
+def intent_label(language: StaffLanguage, intent: str) -> str:
+    """``order_status`` as the staff reads it (查询订单状态); the name itself when unknown."""
+    key = f"intent.{intent}"
+    return text(language, key) if key in CATALOG[language] else intent
 
 
-def render_report(report: Report, *, title: str = "Kefu support report", nav: str = "") -> str:
-    """A complete HTML document for ``report``; ``nav`` is trusted HTML put above the title."""
-    period = report.since or report.first_event or "—"
-    tiles = "".join(
-        [
-            _tile(str(report.conversations), "conversations"),
-            _tile(_percent(report.resolved_by_bot_share), "resolved by the bot"),
-            _tile(_percent(report.handoff_rate), "handed to a human"),
-            _tile(_duration(report.wait_seconds.get("median")), "median wait for an agent"),
-            _tile(
-                "—" if report.csat_average is None else f"{report.csat_average:.2f} / 5",
-                f"CSAT ({report.csat_count} ratings)",
-            ),
-            _tile(_percent(report.ratings_up_share), "👍 share of rated answers"),
-            _tile(str(report.unanswered), "questions without an answer"),
-        ]
-    )
-    sections = [
-        _section(
-            "Conversations per day",
-            column_chart(list(report.per_day.items()), label="Conversations per day"),
+def report_context(report: Report, language: StaffLanguage) -> dict[str, Any]:
+    """Tiles and charts of ``report`` with captions in ``language``."""
+
+    def t(key: str, **values: object) -> str:
+        return text(language, key, **values)
+
+    csat = "—" if report.csat_average is None else f"{report.csat_average:.2f} / 5"
+    tiles = [
+        (str(report.conversations), t("dashboard.conversations")),
+        (_percent(report.resolved_by_bot_share), t("dashboard.resolved_by_bot")),
+        (_percent(report.handoff_rate), t("dashboard.handed_over")),
+        (_duration(report.wait_seconds.get("median")), t("dashboard.median_wait")),
+        (csat, t("dashboard.csat", n=report.csat_count)),
+        (_percent(report.ratings_up_share), t("dashboard.thumbs_up")),
+        (str(report.unanswered), t("dashboard.unanswered")),
+    ]
+    unresolved = max(report.conversations - report.resolved_by_bot - report.handoffs, 0)
+    charts = [
+        (
+            t("dashboard.per_day"),
+            column_chart(list(report.per_day.items()), label=t("dashboard.per_day")),
         ),
-        _section(
-            "Conversations per channel",
-            bar_chart(list(report.per_channel.items()), label="Conversations per channel"),
+        (
+            t("dashboard.per_channel"),
+            bar_chart(list(report.per_channel.items()), label=t("dashboard.per_channel")),
         ),
-        _section(
-            "Who resolved the conversations",
+        (
+            t("dashboard.who_resolved"),
             share_bar(
                 [
-                    ("bot", report.resolved_by_bot, GOOD),
-                    ("human agent", report.handoffs, "#f59e0b"),
-                    (
-                        "unresolved",
-                        max(report.conversations - report.resolved_by_bot - report.handoffs, 0),
-                        MUTED,
-                    ),
+                    (t("dashboard.bot"), report.resolved_by_bot, GOOD),
+                    (t("dashboard.human"), report.handoffs, "#f59e0b"),
+                    (t("dashboard.unresolved"), unresolved, MUTED),
                 ],
-                label="Resolution",
+                label=t("dashboard.who_resolved"),
             ),
         ),
-        _waits(report),
-        _section(
-            "Customer satisfaction (1-5)",
+        (
+            t("dashboard.csat_title"),
             bar_chart(
                 [(f"{score} ★", n) for score, n in report.csat_distribution.items()],
-                label="CSAT distribution",
+                label=t("dashboard.csat_title"),
             ),
         ),
-        _section(
-            "Answer ratings",
+        (
+            t("dashboard.ratings"),
             share_bar(
                 [("👍", report.ratings_up, GOOD), ("👎", report.ratings_down, BAD)],
-                label="Answer ratings",
+                label=t("dashboard.ratings"),
             ),
         ),
-        _section("Top intents", bar_chart(report.top_intents, label="Top intents")),
-        _gaps(report),
+        (
+            t("dashboard.top_intents"),
+            bar_chart(
+                [(intent_label(language, i), n) for i, n in report.top_intents],
+                label=t("dashboard.top_intents"),
+            ),
+        ),
     ]
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{nav}"
-        f"<h1>{escape(title)}</h1><p class='muted'>Since {escape(period)} · last event "
-        f"{escape(report.last_event or '—')} · days in {escape(report.timezone)}</p>"
-        f"<div class='tiles'>{tiles}</div>{''.join(sections)}</body></html>"
-    )
-
-
-def _section(heading: str, body: str) -> str:
-    return f"<section><h2>{escape(heading)}</h2>{body}</section>"
-
-
-def _waits(report: Report) -> str:
-    waits = report.wait_seconds
-    if not waits:
-        return _section("Waiting for an agent", "<p class='muted'>No handoffs were claimed.</p>")
-    rows = "".join(
-        f"<tr><th>{name}</th><td>{_duration(waits.get(name))}</td></tr>"
-        for name in ("median", "mean", "p90", "max")
-    )
-    unclaimed = f"<p class='muted'>{report.unclaimed_handoffs} handoff(s) never claimed.</p>"
-    return _section("Waiting for an agent", f"<table>{rows}</table>{unclaimed}")
-
-
-def _gaps(report: Report) -> str:
-    if not report.gaps:
-        return _section("Top unanswered questions", "<p class='muted'>None. 🎉</p>")
-    chart = bar_chart(
+    gap_chart = bar_chart(
         [(group.example, group.count) for group in report.gaps],
-        label="Unanswered question groups",
+        label=t("dashboard.gaps"),
         color=BAD,
         label_width=300,
     )
-    rows = "".join(
-        f"<tr><td>{group.count}</td><td>{escape(group.example)}</td>"
-        f"<td class='muted'>{escape(' · '.join(group.others))}</td></tr>"
-        for group in report.gaps
+    return {
+        "report": report,
+        "tiles": tiles,
+        # the charts escape every label themselves
+        "charts": [(heading, Markup(svg)) for heading, svg in charts],
+        "gap_chart": Markup(gap_chart) if report.gaps else "",
+        "duration": _duration,
+        "percent": _percent,
+    }
+
+
+def render_report(
+    report: Report,
+    *,
+    title: str | None = None,
+    language: StaffLanguage = "en",
+    models: Sequence[ModelRow] = (),
+    page: str = "report.html",
+    **extra: Any,
+) -> str:
+    """A complete HTML document for ``report`` (``page="dashboard.html"`` adds the admin bar)."""
+    return render(
+        page,
+        language,
+        timezone=report.timezone,
+        title=title or text(language, "dashboard.title"),
+        models=list(models),
+        **report_context(report, language),
+        **extra,
     )
-    table = f"<table><tr><th>Asked</th><th>Example</th><th>Also asked as</th></tr>{rows}</table>"
-    return _section("Top unanswered questions (knowledge base gaps)", chart + table)

@@ -7,10 +7,12 @@ answer), :meth:`FeedbackService.handle_command` (before admin commands) and
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
@@ -29,11 +31,19 @@ from core.storage import ConversationStore, Database, EventRecord
 from core.text import Language, detect_language
 from core.types import Button, ConversationKey, OutgoingMessage, utcnow
 
+if TYPE_CHECKING:
+    from bot.handoff.auth import StaffSessions
+    from bot.proxies import TrustedProxies
+
 log = structlog.get_logger(__name__)
 
 UP_PAYLOAD = "/feedback up"
 DOWN_PAYLOAD = "/feedback down"
 REVIEW_LIST_LIMIT = 10
+ANSWER_REF = "ans:"
+RATEABLE_REPLIES = 500
+"""How far back a rating button still finds its answer in the conversation."""
+_ANSWER_REF = re.compile(r"^ans:([0-9a-f]{1,32})(?:\s+(.*))?$", re.DOTALL)
 MAX_REASON_CHARS = 1000
 _COMMAND = re.compile(r"^/feedback(?:@\S+)?(?:\s+(\S+))?(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
 _EMOJI = {"👍": "up", "👎": "down"}
@@ -76,6 +86,7 @@ class FeedbackService:
         self.settings = settings
         self.embed = embed
         self.store = store
+        self.database = database
         self.candidates = CandidateStore(database, clock=clock)
         self.scanner = CandidateScanner(
             store,
@@ -88,14 +99,33 @@ class FeedbackService:
         self.review = Review(self.candidates, self.scanner, add_faq)
         self._clock = clock
 
-    def buttons(self, language: Language) -> tuple[Button, ...]:
-        """👍 / 👎 quick replies for a knowledge answer (none when feedback is disabled)."""
+    def buttons(self, language: Language, answer_id: str | None = None) -> tuple[Button, ...]:
+        """👍 / 👎 quick replies for a knowledge answer (none when feedback is disabled).
+
+        With ``answer_id`` the payloads name the answer (``/feedback up ans:<id>``), so a
+        button under an earlier answer rates that answer, not the newest one.
+        """
         if not self.settings.enabled:
             return ()
+        suffix = f" {ANSWER_REF}{answer_id}" if answer_id else ""
         return (
-            Button(texts.say("button_up", language), UP_PAYLOAD),
-            Button(texts.say("button_down", language), DOWN_PAYLOAD),
+            Button(texts.say("button_up", language), UP_PAYLOAD + suffix),
+            Button(texts.say("button_down", language), DOWN_PAYLOAD + suffix),
         )
+
+    def with_buttons(self, reply: OutgoingMessage, language: Language) -> OutgoingMessage:
+        """``reply`` (a knowledge answer) with its answer id and its 👍 / 👎 buttons.
+
+        The id is the reply's own id (``custom["reply_id"]``, which the outbox and receipts
+        use too; made here when missing), also kept as ``custom["answer_id"]``, hence in the
+        BOT_REPLY event's payload.
+        """
+        if not self.settings.enabled:
+            return reply
+        answer_id = str(reply.custom.get("reply_id") or uuid.uuid4().hex)
+        custom = {**reply.custom, "answer_id": answer_id, "reply_id": answer_id}
+        buttons = reply.buttons + self.buttons(language, answer_id)
+        return dataclasses.replace(reply, buttons=buttons, custom=custom)
 
     async def handle_command(
         self, key: ConversationKey, text: str, language: Language, *, is_admin: bool
@@ -144,16 +174,21 @@ class FeedbackService:
         language = rating.payload.get("language", "en")
         return [_reply(texts.say("thanks_reason", "zh" if language == "zh" else "en"), "reason")]
 
-    def routes(self) -> list[web.RouteDef]:
-        """The admin pages ``/admin/review`` and ``/admin/dashboard`` (token-protected)."""
+    def routes(self, sessions: StaffSessions, proxies: TrustedProxies) -> list[web.RouteDef]:
+        """The admin pages ``/admin/review`` and ``/admin/dashboard`` (token-protected), with
+        admin sessions kept in ``sessions``."""
         from bot.feedback.web import admin_routes
 
-        return admin_routes(self)
+        return admin_routes(self, sessions, proxies)
 
     async def _rate(
-        self, key: ConversationKey, rating: str, reason: str, language: Language
+        self, key: ConversationKey, rating: str, argument: str, language: Language
     ) -> list[OutgoingMessage]:
-        answer = await self._latest_knowledge_answer(key)
+        answer_id, reason = _answer_ref(argument)
+        if answer_id is not None:
+            answer = await self._knowledge_answer(key, answer_id)
+        else:
+            answer = await self._latest_knowledge_answer(key)
         if answer is None:
             return [_reply(texts.say("nothing_to_rate", language), "none")]
         # "/feedback down" reads as English; answer in the language of the rated answer.
@@ -161,6 +196,7 @@ class FeedbackService:
         payload: dict[str, Any] = {
             "rating": rating,
             "reply_event_id": answer.id,
+            "answer_id": answer.payload.get("answer_id"),
             "reason": reason[:MAX_REASON_CHARS] or None,
             "language": language,
         }
@@ -172,6 +208,18 @@ class FeedbackService:
             return [_reply(texts.say("thanks_reason", language), "down")]
         human = Button(say_bot("human_button", language), human_button_payload(language))
         return [_reply(texts.say("ask_reason", language), "down", buttons=(human,))]
+
+    async def _knowledge_answer(self, key: ConversationKey, answer_id: str) -> EventRecord | None:
+        """The knowledge answer of this conversation that carries ``answer_id``, if any."""
+        replies = await self.store.events(key, kinds=[EventKind.BOT_REPLY], limit=RATEABLE_REPLIES)
+        return next(
+            (
+                event
+                for event in reversed(replies)
+                if event.payload.get("answer_id") == answer_id and is_knowledge_answer(event)
+            ),
+            None,
+        )
 
     async def _latest_knowledge_answer(self, key: ConversationKey) -> EventRecord | None:
         replies = await self.store.events(key, kinds=[EventKind.BOT_REPLY], limit=50)
@@ -249,6 +297,14 @@ class FeedbackService:
             return texts.say("rejected", language, id=candidate_id)
         except ReviewError as error:
             return texts.say(f"error_{error.code}", language, id=candidate_id, detail=error.detail)
+
+
+def _answer_ref(argument: str) -> tuple[str | None, str]:
+    """``"ans:<id> the reason"`` -> (id, reason); a plain reason has no id."""
+    match = _ANSWER_REF.match(argument)
+    if match is None:
+        return None, argument
+    return match.group(1), (match.group(2) or "").strip()
 
 
 def _parse(text: str) -> tuple[str, str] | None:

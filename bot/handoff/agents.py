@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.handoff.auth_models import StaffSession
 from bot.handoff.credentials import hash_password, hash_token, verify_password
 from bot.handoff.models import Agent
 from bot.handoff.records import AgentRecord
@@ -91,6 +92,37 @@ class AgentDirectory:
         if row is None or not row.active or not (password_ok or token_ok):
             return None
         return _record(row)
+
+    async def set_password(self, agent_id: int, password: str) -> int:
+        """Replaces an agent's password and ends all their sessions, in one transaction.
+
+        Returns:
+            How many sessions were ended.
+
+        Raises:
+            InputError: if the password is too short.
+        """
+        try:
+            password_hash = await asyncio.to_thread(hash_password, password)
+        except ValueError as e:
+            raise InputError(str(e)) from e
+        now = self._now()
+        change = update(Agent).where(Agent.id == agent_id).values(password_hash=password_hash)
+        revoke = (
+            update(StaffSession)
+            .where(
+                StaffSession.kind == "agent",
+                StaffSession.subject == str(agent_id),
+                StaffSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        with storage_errors("change a password"):
+            async with self._db.sessions() as session, session.begin():
+                await session.execute(change)
+                ended = cast(CursorResult[Any], await session.execute(revoke)).rowcount
+        log.info("handoff.agent.password_changed", agent_id=agent_id, sessions_ended=ended)
+        return int(ended)
 
     async def get(self, agent_id: int) -> AgentRecord | None:
         with storage_errors("load an agent"):

@@ -1,8 +1,12 @@
-"""Agent sessions: signed cookies, CSRF tokens and the failed-login limit.
+"""Staff sign-in for the agent workspace and the admin pages: sessions, CSRF, login throttling.
 
-The session cookie is ``v1.<agent id>.<issued at>.<nonce>.<HMAC-SHA256>``: tamper-proof
-without server-side state, so every worker sharing the key accepts it. Disabling an agent
-ends their sessions because every request also checks the agent is still active.
+A session cookie is ``v2.<session id>.<HMAC-SHA256>``: the signature rejects forged ids without
+a query, and the ``staff_sessions`` row decides the rest (who, until when, revoked or not), so
+logging out or changing a password ends the session on every worker at once.
+
+Failed logins are counted per (account, client address) pair in ``login_failures``: guessing
+an agent's password from one address slows that address down without locking the real agent
+out elsewhere. The client address comes from :class:`bot.proxies.TrustedProxies`.
 """
 
 from __future__ import annotations
@@ -12,21 +16,29 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import structlog
+from sqlalchemy import CursorResult, delete, func, select, update
 
+from bot.handoff.auth_models import LoginFailure, StaffSession
 from core.settings import KefuSettings
+from core.storage import Database
+from core.storage.db import storage_errors
 from core.types import utcnow
+from core.untrusted import same_secret, storable
 
 log = structlog.get_logger(__name__)
 
 SECRET_FILE = "agent_session.key"
-_VERSION = "v1"
+_VERSION = "v2"
+MAX_COOKIE_CHARS = 256
+CLIENT_SPRAY_FACTOR = 10
+"""One address may fail this many times ``attempts`` across all account names per window."""
 
 
 def session_key(settings: KefuSettings) -> bytes:
@@ -51,92 +63,172 @@ def session_key(settings: KefuSettings) -> bytes:
 
 
 @dataclass(slots=True, frozen=True)
-class AgentSession:
-    agent_id: int
-    issued_at: int
-    nonce: str
+class StaffLogin:
+    """A live session: ``kind`` is ``agent`` (subject: the agent id) or ``admin``."""
+
+    id: str
+    kind: str
+    subject: str
 
 
-class SessionSigner:
-    """Issues and checks session cookies and the CSRF token bound to each session."""
+class StaffSessions:
+    """Opens, checks and revokes staff sessions, and the CSRF token bound to each.
+
+    Args:
+        database: a migrated database (``0005_identity``).
+        key: the server's signing key (the same on every worker).
+        lifetime: how long a session lasts after login.
+        clock: the current time (timezone-aware).
+    """
 
     def __init__(
-        self, key: bytes, lifetime: timedelta, *, clock: Callable[[], datetime] = utcnow
+        self,
+        database: Database,
+        key: bytes,
+        lifetime: timedelta,
+        *,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._db = database
         self._key = key
         self._lifetime = lifetime
         self._clock = clock
 
-    def issue(self, agent_id: int) -> str:
-        body = f"{_VERSION}.{agent_id}.{int(self._clock().timestamp())}.{secrets.token_hex(16)}"
+    @property
+    def lifetime_s(self) -> int:
+        return int(self._lifetime.total_seconds())
+
+    async def open(self, kind: str, subject: str) -> str:
+        """A new session for ``subject``; returns the cookie value."""
+        session_id = secrets.token_urlsafe(24)
+        now = self._now()
+        row = StaffSession(
+            id=session_id,
+            kind=kind,
+            subject=subject,
+            created_at=now,
+            expires_at=now + self._lifetime,
+        )
+        with storage_errors("open a session"):
+            async with self._db.sessions() as session, session.begin():
+                session.add(row)
+        body = f"{_VERSION}.{session_id}"
         return f"{body}.{self._sign('session', body)}"
 
-    def verify(self, cookie: str | None) -> AgentSession | None:
-        """The session in a cookie that is authentic and not expired, else None."""
-        if not cookie or len(cookie) > 256:
+    async def check(self, cookie: str | None, kind: str) -> StaffLogin | None:
+        """The live session a cookie names, if authentic, of ``kind``, unexpired, unrevoked."""
+        if not cookie or len(cookie) > MAX_COOKIE_CHARS:
             return None
         body, _, signature = cookie.rpartition(".")
-        if not hmac.compare_digest(signature, self._sign("session", body)):
+        version, _, session_id = body.partition(".")
+        if version != _VERSION or not same_secret(signature, self._sign("session", body)):
             return None
-        try:
-            version, agent_id, issued_at, nonce = body.split(".")
-            session = AgentSession(int(agent_id), int(issued_at), nonce)
-        except ValueError:
+        with storage_errors("load a session"):
+            async with self._db.sessions() as session:
+                row = await session.get(StaffSession, session_id)
+        if row is None or row.kind != kind or row.revoked_at is not None:
             return None
-        age = self._clock().timestamp() - session.issued_at
-        if version != _VERSION or age < -60 or age > self._lifetime.total_seconds():
+        if row.expires_at <= self._now():
             return None
-        return session
+        return StaffLogin(row.id, row.kind, row.subject)
 
-    def csrf_token(self, session: AgentSession) -> str:
-        return self._sign("csrf", session.nonce)
+    async def revoke(self, login: StaffLogin) -> None:
+        """Ends one session (logout)."""
+        await self._revoke(StaffSession.id == login.id)
+        log.info("auth.session.revoked", kind=login.kind, subject=login.subject)
 
-    def csrf_ok(self, session: AgentSession, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(token or "", self.csrf_token(session))
+    async def revoke_all(self, kind: str, subject: str) -> int:
+        """Ends every session of one agent or admin (password change); returns how many."""
+        count = await self._revoke(StaffSession.kind == kind, StaffSession.subject == subject)
+        log.info("auth.sessions.revoked", kind=kind, subject=subject, count=count)
+        return count
+
+    def csrf_token(self, login: StaffLogin) -> str:
+        return self._sign("csrf", login.id)
+
+    def csrf_ok(self, login: StaffLogin, token: str | None) -> bool:
+        return bool(token) and same_secret(token, self.csrf_token(login))
+
+    async def _revoke(self, *where: Any) -> int:
+        statement = (
+            update(StaffSession)
+            .where(*where, StaffSession.revoked_at.is_(None))
+            .values(revoked_at=self._now())
+        )
+        with storage_errors("revoke sessions"):
+            async with self._db.sessions() as session, session.begin():
+                result = cast(CursorResult[Any], await session.execute(statement))
+        return int(result.rowcount)
 
     def _sign(self, purpose: str, body: str) -> str:
         digest = hmac.new(self._key, f"{purpose}|{body}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC)
 
-class LoginLimiter:
-    """At most ``attempts`` failed logins per name and per address in a sliding window.
 
-    In process memory: with several workers each allows ``attempts``, still a hard bound.
+class LoginThrottle:
+    """Failed logins per (account, client) pair in a sliding window, in the database.
+
+    Args:
+        database: a migrated database (``0005_identity``).
+        attempts: failures of one pair within ``window`` after which it must wait.
+        window: how long a failure counts.
+        clock: the current time (timezone-aware).
     """
 
     def __init__(
         self,
+        database: Database,
         attempts: int,
         window: timedelta,
         *,
         clock: Callable[[], datetime] = utcnow,
-        max_keys: int = 100_000,
     ) -> None:
+        self._db = database
         self._attempts = attempts
-        self._window = window.total_seconds()
+        self._window = window
         self._clock = clock
-        self._max_keys = max_keys
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
 
-    def blocked(self, *keys: str) -> bool:
-        now = self._clock().timestamp()
-        return any(
-            key in self._failures and len(self._recent(key, now)) >= self._attempts for key in keys
+    async def blocked(self, account: str, client: str) -> bool:
+        """True while this pair (or this client across all names) has failed too often."""
+        since = self._now() - self._window
+        recent = LoginFailure.failed_at > since
+        pair = select(func.count()).where(
+            recent, LoginFailure.account == _key(account), LoginFailure.client == _key(client)
         )
+        by_client = select(func.count()).where(recent, LoginFailure.client == _key(client))
+        with storage_errors("count failed logins"):
+            async with self._db.sessions() as session:
+                failures = int(await session.scalar(pair) or 0)
+                sprayed = int(await session.scalar(by_client) or 0)
+        return failures >= self._attempts or sprayed >= self._attempts * CLIENT_SPRAY_FACTOR
 
-    def failed(self, *keys: str) -> None:
-        now = self._clock().timestamp()
-        if len(self._failures) >= self._max_keys:
-            self._failures.clear()  # a flood of names: forget rather than grow without bound
-        for key in keys:
-            self._recent(key, now).append(now)
+    async def failed(self, account: str, client: str) -> None:
+        now = self._now()
+        row = LoginFailure(account=_key(account), client=_key(client), failed_at=now)
+        expired = delete(LoginFailure).where(LoginFailure.failed_at <= now - self._window)
+        with storage_errors("record a failed login"):
+            async with self._db.sessions() as session, session.begin():
+                await session.execute(expired)  # old failures count for nothing: keep it small
+                session.add(row)
 
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+    async def succeeded(self, account: str, client: str) -> None:
+        statement = delete(LoginFailure).where(
+            LoginFailure.account == _key(account), LoginFailure.client == _key(client)
+        )
+        with storage_errors("clear failed logins"):
+            async with self._db.sessions() as session, session.begin():
+                await session.execute(statement)
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self._window:
-            failures.popleft()
-        return failures
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC)
+
+
+def _key(value: str) -> str:
+    """Names and addresses as stored: case-folded, at most 64 characters (long ones hashed)."""
+    folded = storable(value).strip().lower()
+    if len(folded) <= 64:
+        return folded
+    return "sha256:" + hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()[:57]

@@ -82,6 +82,27 @@ def list_agents() -> None:
         typer.echo(f"{agent.name}\t{status}\t{login}\tlast seen {seen}")
 
 
+@agents_app.command("password")
+def password(
+    name: Annotated[str, typer.Argument(help="Login name of the agent.")],
+    new: Annotated[
+        str | None, typer.Option("--password", help="New password (prompted, hidden, if omitted).")
+    ] = None,
+) -> None:
+    """Set a new password; every session of the agent ends at once, on every worker."""
+    secret = new or typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+
+    async def change(agents: AgentDirectory) -> int | None:
+        agent = next((a for a in await agents.all() if a.name == name.strip()), None)
+        return None if agent is None else await agents.set_password(agent.id, secret)
+
+    ended = _run(change)
+    if ended is None:
+        typer.echo(f"Error: no agent named {name!r}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"Password of {name!r} changed; {ended} session(s) ended.")
+
+
 @agents_app.command("disable")
 def disable(name: Annotated[str, typer.Argument(help="Login name of the agent.")]) -> None:
     """Disable an agent: their sessions end at once; their history stays."""

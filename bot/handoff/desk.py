@@ -29,6 +29,8 @@ from core.errors import InputError, KefuError, PermissionDenied, StorageError
 from core.events import EventKind
 from core.storage import ConversationStore, EventRecord
 from core.storage.outbox import EventToRecord
+from core.telemetry.llm_calls import llm_purpose
+from core.telemetry.metrics import observe_handoff_wait
 from core.text import Language
 from core.types import ConversationKey, OutgoingMessage, utcnow
 
@@ -133,6 +135,7 @@ class AgentDesk:
                 raise UnknownHandoff(str(handoff_id))
             raise HandoffConflict("this conversation is no longer waiting")
         await self._handoff_event(claimed, "claimed", agent_id=agent.id)
+        observe_handoff_wait(claimed.created_at, claimed.claimed_at)
         log.info("handoff.claimed", conversation=claimed.key.as_str(), agent_id=agent.id)
         language = _language(claimed)
         joined = say("claimed", language, agent=agent.name)
@@ -335,9 +338,10 @@ class AgentDesk:
         events = await self._store.events(handoff.key, kinds=list(TRANSCRIPT_KINDS), limit=60)
         text = transcript_text(transcript(events))
         try:
-            summary = await asyncio.wait_for(
-                self._summarize(text), timeout=self._config.summary_timeout_s
-            )
+            with llm_purpose("summary"):
+                summary = await asyncio.wait_for(
+                    self._summarize(text), timeout=self._config.summary_timeout_s
+                )
         except Exception:
             log.exception("handoff.summary_failed", conversation=handoff.key.as_str())
             return

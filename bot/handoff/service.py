@@ -85,6 +85,7 @@ class HandoffService:
         self._config = settings.handoff
         self._store = store
         self.clock = clock
+        self.db = database
         self._notify = notify
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None

@@ -37,6 +37,8 @@ ROLES: dict[str, str] = {
     EventKind.DELIVERY_FAILED: "system",
 }
 _SPEAKERS = {"customer": "Customer", "bot": "Bot", "agent": "Agent"}
+_NOT_ENTITIES = frozenset({"source", "bare"})
+"""How the entities were found, not what the customer said."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -87,7 +89,9 @@ def plain_summary(events: Sequence[EventRecord], reason: str, turns: int) -> dic
     for event in events:
         if event.kind == EventKind.UNDERSTANDING:
             intent = event.payload.get("intent") or intent
-            entities.update(event.payload.get("entities") or {})
+            # a later message without an order number must not erase the one given earlier
+            found = event.payload.get("entities") or {}
+            entities.update({k: v for k, v in found.items() if v and k not in _NOT_ENTITIES})
         elif event.kind == EventKind.BOT_REPLY and event.payload.get("intent"):
             intent = intent or event.payload.get("intent")
     said = [

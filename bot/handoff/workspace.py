@@ -7,8 +7,7 @@ What an agent may see or change is decided by :class:`~bot.handoff.desk.AgentDes
 
 from __future__ import annotations
 
-import hmac
-import json
+import functools
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -20,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from bot.handoff.auth import AgentSession, LoginLimiter, SessionSigner, session_key
+from bot.handoff.auth import LoginThrottle, StaffLogin, StaffSessions, session_key
 from bot.handoff.desk import DeliveryFailed, HandoffConflict, UnknownHandoff
 from bot.handoff.records import AgentRecord
+from bot.middlewares import read_form
+from bot.proxies import TrustedProxies
+from bot.staff.pages import workspace_page
 from core.errors import InputError, PermissionDenied, StorageError
+from core.untrusted import parse_id, parse_json, same_secret
 
 if TYPE_CHECKING:
     from bot.handoff.service import HandoffService
@@ -55,32 +58,46 @@ Handler = Callable[[web.Request, AgentRecord], Awaitable[web.StreamResponse]]
 
 def routes(service: HandoffService) -> list[web.RouteDef]:
     """The workspace's routes, for ``app.add_routes``."""
-    config = service.settings.handoff
-    signer = SessionSigner(
-        session_key(service.settings), timedelta(hours=config.session_hours), clock=service.clock
+    return Workspace(service, *staff_auth(service)).routes()
+
+
+def staff_auth(service: HandoffService) -> tuple[StaffSessions, LoginThrottle, TrustedProxies]:
+    """The session store, login throttle and proxy rules shared by /agent and /admin."""
+    settings, config = service.settings, service.settings.handoff
+    sessions = StaffSessions(
+        service.db,
+        session_key(settings),
+        timedelta(hours=config.session_hours),
+        clock=service.clock,
     )
-    limiter = LoginLimiter(
+    throttle = LoginThrottle(
+        service.db,
         config.login_attempts,
         timedelta(minutes=config.login_window_minutes),
         clock=service.clock,
     )
-    return Workspace(service, signer, limiter).routes()
+    return sessions, throttle, TrustedProxies(settings.server.trusted_proxies)
 
 
 class Workspace:
     """HTTP and WebSocket handlers of the agent workspace."""
 
     def __init__(
-        self, service: HandoffService, signer: SessionSigner, limiter: LoginLimiter
+        self,
+        service: HandoffService,
+        sessions: StaffSessions,
+        throttle: LoginThrottle,
+        proxies: TrustedProxies,
     ) -> None:
         self._service = service
         self._desk = service.desk
-        self._signer = signer
-        self._limiter = limiter
+        self._signer = sessions
+        self._throttle = throttle
+        self._proxies = proxies
         self._secure = service.settings.handoff.secure_cookies
-        self._lifetime = int(service.settings.handoff.session_hours * 3600)
 
     def routes(self) -> list[web.RouteDef]:
+        """The workspace's routes, for ``app.add_routes``."""
         api = "/agent/api"
         return [
             web.get("/agent", self._page),
@@ -88,6 +105,7 @@ class Workspace:
             web.get("/agent/login", self._login_page),
             web.post("/agent/login", self._login),
             web.post("/agent/logout", self._api(self._logout, write=True)),
+            web.post(f"{api}/password", self._api(self._change_password, write=True)),
             web.get("/agent/static/{name}", self._asset),
             web.get("/agent/ws", self._socket),
             web.get(f"{api}/me", self._api(self._me)),
@@ -100,16 +118,18 @@ class Workspace:
             web.post(f"{api}/handoffs/{{id}}/release", self._api(self._release, write=True)),
         ]
 
-    async def _signed_in(self, request: web.Request) -> tuple[AgentRecord, AgentSession] | None:
-        session = self._signer.verify(request.cookies.get(SESSION_COOKIE))
-        if session is None:
+    async def _signed_in(self, request: web.Request) -> tuple[AgentRecord, StaffLogin] | None:
+        session = await self._signer.check(request.cookies.get(SESSION_COOKIE), "agent")
+        agent_id = parse_id(session.subject) if session is not None else None
+        if session is None or agent_id is None:
             return None
-        agent = await self._service.agents.get(session.agent_id)
+        agent = await self._service.agents.get(agent_id)
         if agent is None or not agent.active:
             return None
         return agent, session
 
     def _api(self, handler: Handler, *, write: bool = False) -> Callable[..., Any]:
+        @functools.wraps(handler)  # keeps the handler's docstring for /openapi.json
         async def checked(request: web.Request) -> web.StreamResponse:
             try:
                 signed_in = await self._signed_in(request)
@@ -137,11 +157,16 @@ class Workspace:
         return checked
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
+        """The agent workspace page (redirects to the login page when not signed in).
+
+        In the agent's language (``?lang=zh|en`` or the browser's Accept-Language).
+        """
         if await self._signed_in(request) is None:
             return web.Response(status=302, headers={"Location": "/agent/login"})
-        return web.FileResponse(STATIC / "agent.html", headers=SECURITY_HEADERS)
+        return workspace_page(request, self._service.settings.feedback.timezone, SECURITY_HEADERS)
 
     async def _asset(self, request: web.Request) -> web.StreamResponse:
+        """The workspace's script and stylesheet."""
         name = request.match_info["name"]
         if name not in ASSETS:
             raise web.HTTPNotFound()
@@ -149,69 +174,106 @@ class Workspace:
         return web.FileResponse(STATIC / name, headers=headers)
 
     async def _login_page(self, request: web.Request) -> web.StreamResponse:
+        """The agent login form."""
         if await self._signed_in(request) is not None:
             return web.Response(status=302, headers={"Location": "/agent"})
-        return self._render_login(secrets.token_urlsafe(24), error=None, status=200)
+        return self._render_login(request, error=None, status=200)
 
     async def _login(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
-        name, secret = str(form.get("name", "")).strip(), str(form.get("password", ""))
-        cookie_token, form_token = request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf", ""))
-        if not cookie_token or not hmac.compare_digest(cookie_token, form_token):
+        """Signs an agent in (form: name, password, csrf) and sets the session cookie."""
+        form = await read_form(request)
+        name, secret = form.get("name", "").strip(), form.get("password", "")
+        cookie_token, form_token = request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf", "")
+        if not cookie_token or not same_secret(form_token, cookie_token):
             return _error(403, "missing or wrong CSRF token: reload the login page")
-        keys = (f"name:{name.lower()}", f"address:{request.remote}")
-        if self._limiter.blocked(*keys):
-            log.warning("handoff.agent.login_blocked", agent=name, address=request.remote)
-            return self._render_login(secrets.token_urlsafe(24), error="blocked", status=429)
+        client = self._proxies.client_address(request)
+        if await self._throttle.blocked(name, client):
+            log.warning("handoff.agent.login_blocked", agent=name[:64], address=client)
+            return self._render_login(request, error="blocked", status=429)
         agent = await self._service.agents.authenticate(name, secret)
         if agent is None:
-            self._limiter.failed(*keys)
-            log.warning("handoff.agent.login_failed", agent=name, address=request.remote)
-            return self._render_login(secrets.token_urlsafe(24), error="invalid", status=401)
-        self._limiter.succeeded(keys[0])
+            await self._throttle.failed(name, client)
+            log.warning("handoff.agent.login_failed", agent=name[:64], address=client)
+            return self._render_login(request, error="invalid", status=401)
+        await self._throttle.succeeded(name, client)
         log.info("handoff.agent.login", agent=agent.name, agent_id=agent.id)
         response = web.Response(status=303, headers={"Location": "/agent"})
-        self._set_cookie(response, SESSION_COOKIE, self._signer.issue(agent.id), "/agent")
+        cookie = await self._signer.open("agent", str(agent.id))
+        self._set_cookie(request, response, SESSION_COOKIE, cookie, "/agent")
         response.del_cookie(LOGIN_COOKIE, path="/agent/login")
         return response
 
     async def _logout(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Signs the agent out (needs the X-CSRF-Token header)."""
+        signed_in = await self._signed_in(request)
+        if signed_in is not None:
+            await self._signer.revoke(signed_in[1])
         log.info("handoff.agent.logout", agent_id=agent.id)
         response = web.json_response({"ok": True})
         response.del_cookie(SESSION_COOKIE, path="/agent")
         return response
 
+    async def _change_password(
+        self, request: web.Request, agent: AgentRecord
+    ) -> web.StreamResponse:
+        """``{"current", "new"}``: every session of the agent ends; this browser gets a new one."""
+        current = await _text_field(request, "current")
+        new = await _text_field(request, "new")
+        client = self._proxies.client_address(request)
+        if await self._throttle.blocked(agent.name, client):
+            return _error(429, "too many failed attempts; try again later")
+        if await self._service.agents.authenticate(agent.name, current) is None:
+            await self._throttle.failed(agent.name, client)
+            return _error(403, "the current password is wrong")
+        await self._service.agents.set_password(agent.id, new)  # ends every session
+        response = web.json_response({"ok": True})
+        cookie = await self._signer.open("agent", str(agent.id))
+        self._set_cookie(request, response, SESSION_COOKIE, cookie, "/agent")
+        return response
+
     async def _me(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """The signed-in agent and the CSRF token for write requests."""
         signed_in = await self._signed_in(request)
         assert signed_in is not None
         csrf = self._signer.csrf_token(signed_in[1])
         return web.json_response({"id": agent.id, "name": agent.name, "csrf": csrf})
 
     async def _queue(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """The waiting queue and the agent's own conversations, with their summaries."""
         return web.json_response(await self._desk.queue_view(agent))
 
     async def _conversation(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """One handed-off conversation: its state, summary and transcript."""
         return web.json_response(await self._desk.conversation(_handoff_id(request), agent))
 
     async def _claim(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Claims a waiting conversation; 409 when another agent was first."""
         return web.json_response(await self._desk.claim(_handoff_id(request), agent))
 
     async def _reply(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Sends the agent's message ({"text"}) to the customer on the customer's platform."""
         text = await _text_field(request, "text")
         return web.json_response(await self._desk.reply(_handoff_id(request), agent, text))
 
     async def _note(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Adds an internal note ({"text"}) that the customer never sees."""
         text = await _text_field(request, "text")
         return web.json_response(await self._desk.note(_handoff_id(request), agent, text))
 
     async def _close(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Closes the conversation ({"resolution"?}) and asks the customer for a rating.
+
+        The customer is back with the bot afterwards.
+        """
         resolution = await _text_field(request, "resolution", required=False)
         return web.json_response(await self._desk.close(_handoff_id(request), agent, resolution))
 
     async def _release(self, request: web.Request, agent: AgentRecord) -> web.StreamResponse:
+        """Puts a claimed conversation back in the queue."""
         return web.json_response(await self._desk.release(_handoff_id(request), agent))
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
+        """The workspace's WebSocket (``?csrf=``): queue changes and customer messages, live."""
         signed_in = await self._signed_in(request)
         if signed_in is None:
             return _error(401, "log in first")
@@ -242,18 +304,22 @@ class Workspace:
         await self._service.agents.seen(agent.id, online=True)
         return True
 
-    def _render_login(self, token: str, *, error: str | None, status: int) -> web.Response:
+    def _render_login(
+        self, request: web.Request, *, error: str | None, status: int
+    ) -> web.Response:
+        token = secrets.token_urlsafe(24)
         page = Template((STATIC / "login.html").read_text(encoding="utf-8")).substitute(
             csrf=escape(token), error=escape(LOGIN_ERRORS.get(error or "", ""))
         )
         response = web.Response(
             text=page, status=status, content_type="text/html", headers=SECURITY_HEADERS
         )
-        self._set_cookie(response, LOGIN_COOKIE, token, "/agent/login", max_age=3600)
+        self._set_cookie(request, response, LOGIN_COOKIE, token, "/agent/login", max_age=3600)
         return response
 
     def _set_cookie(
         self,
+        request: web.Request,
         response: web.StreamResponse,
         name: str,
         value: str,
@@ -265,10 +331,10 @@ class Workspace:
             name,
             value,
             path=path,
-            max_age=max_age or self._lifetime,
+            max_age=max_age or self._signer.lifetime_s,
             httponly=True,
             samesite="Strict",
-            secure=self._secure,
+            secure=self._secure or self._proxies.is_https(request),
         )
 
 
@@ -277,17 +343,14 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def _handoff_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError as e:
-        raise UnknownHandoff(request.match_info["id"]) from e
+    handoff_id = parse_id(request.match_info["id"])
+    if handoff_id is None:
+        raise UnknownHandoff(request.match_info["id"][:32])
+    return handoff_id
 
 
 async def _text_field(request: web.Request, name: str, *, required: bool = True) -> str:
-    try:
-        body = json.loads(await request.text() or "{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError("the request body must be JSON") from e
+    body = parse_json(await request.read() or b"{}")
     value = body.get(name, "") if isinstance(body, dict) else None
     if not isinstance(value, str) or (required and not value.strip()):
         raise InputError(f"field {name!r} must be a non-empty string")

@@ -144,9 +144,14 @@ class PostgresBus(LocalBus):
             data = json.loads(payload)
         except json.JSONDecodeError:
             return
-        if data.get("origin") == self._origin:
-            return  # already dispatched here when published
-        self.dispatch(channel.removeprefix(_CHANNEL_PREFIX), data.get("note") or {})
+        topic = channel.removeprefix(_CHANNEL_PREFIX)
+        if isinstance(data, int):  # the knowledge state's own NOTIFY (also from the CLI)
+            self.dispatch(topic, {"generation": data})
+            return
+        if not isinstance(data, dict) or data.get("origin") == self._origin:
+            return  # not ours, or already dispatched here when published
+        note = data.get("note")
+        self.dispatch(topic, note if isinstance(note, dict) else {})
 
 
 def make_bus(url: URL) -> Bus:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from core.errors import KefuError
+from core.errors import ConfigError, KefuError
 from core.types import utcnow
+from knowledge.refresh import keep_fresh
 
 if TYPE_CHECKING:
     from bot.app import Kefu
@@ -39,12 +40,17 @@ class Upkeep:
         self._every(DELIVERY_EVERY_S, "delivery", kefu.delivery.sweep)
         self._every(ORPHANS_EVERY_S, "orphans", kefu.runner.answer_orphans)
         self._every(RETENTION_EVERY_S, "retention", self._forget_old)
+        # Changes nobody announced on the bus (the CLI, a worker that died) are seen this way.
+        interval = kefu.settings.knowledge.refresh_interval_s
+        self._tasks.append(asyncio.create_task(keep_fresh(kefu.knowledge, interval)))
 
     async def start_adapter(self, adapter: Any) -> None:
         """Starts a channel now, or keeps trying in the background while its platform is
         unreachable: one platform down must not take the whole server down."""
         try:
             await adapter.start()
+        except ConfigError:
+            raise  # a rejected token will not get better by waiting: say so and stop
         except (KefuError, OSError) as e:
             log.error("adapter.start_failed", platform=adapter.platform, error=str(e))
             self._tasks.append(asyncio.create_task(self._retry_start(adapter)))
@@ -61,6 +67,9 @@ class Upkeep:
             await asyncio.sleep(wait)
             try:
                 await adapter.start()
+            except ConfigError as e:
+                log.error("adapter.start_refused", platform=adapter.platform, error=str(e))
+                return
             except (KefuError, OSError) as e:
                 wait = min(wait * 2, _ADAPTER_RETRY_MAX_S)
                 log.warning("adapter.start_retry_failed", platform=adapter.platform, error=str(e))

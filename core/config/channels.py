@@ -65,6 +65,15 @@ class TelegramSettings(BaseModel):
         description="Shortest time between two draft updates of one answer.",
     )
 
+    @field_validator("api_base_url", "file_base_url")
+    @classmethod
+    def _token_goes_after_bot(cls, value: str) -> str:
+        # The token is appended: without "/bot" it would run into the host name and end up
+        # in an "invalid URL" error message.
+        if "{token}" not in value and not value.rstrip().endswith("/bot"):
+            raise ValueError("must end with /bot (the token is appended) or contain {token}")
+        return value.rstrip()
+
     @field_validator("webhook_secret")
     @classmethod
     def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:

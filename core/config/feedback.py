@@ -58,7 +58,9 @@ class FeedbackSettings(BaseModel):
         description="Report: cosine distance under which unanswered questions are grouped.",
     )
     timezone: str = Field(
-        default="UTC", description="Report: the IANA time zone days are counted in."
+        default="UTC",
+        description="The IANA time zone of the report's days and of the times on the staff "
+        "pages (agent workspace, review, dashboard), e.g. `Asia/Shanghai`.",
     )
     report_top: int = Field(
         default=10, ge=1, description="Report: how many intents and unanswered groups to show."

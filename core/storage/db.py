@@ -107,7 +107,11 @@ class Database:
         options: dict[str, Any] = {"echo": echo, "json_serializer": _json_dumps}
         if not self.is_sqlite:
             # Drop connections the server closed (restart, idle timeout) instead of failing.
-            engine = create_async_engine(self._url, pool_pre_ping=True, **options)
+            # Each turn in flight holds one connection for its conversation lock and borrows
+            # another for its queries: room for server.max_concurrent_turns (8) and delivery.
+            engine = create_async_engine(
+                self._url, pool_pre_ping=True, pool_size=10, max_overflow=20, **options
+            )
             return engine
         database = self._url.database or ":memory:"
         if database == ":memory:" or database.startswith("file::memory:"):

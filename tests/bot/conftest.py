@@ -13,11 +13,15 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Kefu
 from core.config.llm import LLMSettings
+from core.config.web import WebSettings
 from core.settings import DEMO_KB_DIR, KefuSettings, KnowledgeSettings
 from knowledge.base import KnowledgeBase
 from tests.fakes.openai_server import FakeOpenAIServer
 
 Client = TestClient[Any, Any]
+REST_TOKEN = "test-rest-token"
+BACKEND = {"Authorization": f"Bearer {REST_TOKEN}"}
+"""Headers of a backend that owns the sender ids (the channel API token)."""
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +37,7 @@ def settings(tmp_path: Path, demo_index: Path) -> KefuSettings:
     data_dir = tmp_path / "data"
     shutil.copytree(demo_index, data_dir)
     admins = {"rest": ["admin"], "web": ["admin"], "console": ["*"]}
-    return KefuSettings(data_dir=data_dir, admins=admins)
+    return KefuSettings(data_dir=data_dir, admins=admins, web=WebSettings(api_token=REST_TOKEN))
 
 
 @pytest.fixture
@@ -56,7 +60,20 @@ def demo_faq() -> dict[str, dict[str, str]]:
 
 
 async def ask(client: TestClient[Any, Any], sender: str, text: str) -> list[dict[str, Any]]:
-    response = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+    """``text`` from ``sender`` through the REST channel, as a backend with the API token."""
+    response = await client.post(
+        "/webhooks/rest/webhook", json={"sender": sender, "message": text}, headers=BACKEND
+    )
+    assert response.status == 200, await response.text()
+    body: list[dict[str, Any]] = await response.json()
+    return body
+
+
+async def pending(client: TestClient[Any, Any], sender: str) -> list[dict[str, Any]]:
+    """Messages waiting for ``sender`` on the REST channel, read as the backend."""
+    response = await client.get(
+        "/webhooks/rest/messages", params={"sender": sender}, headers=BACKEND
+    )
     assert response.status == 200, await response.text()
     body: list[dict[str, Any]] = await response.json()
     return body

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from bot.app import Kefu
-from tests.bot.conftest import ask
+from tests.bot.conftest import BACKEND, ask
 
 Client = TestClient[Any, Any]
 
@@ -22,6 +23,23 @@ async def test_admin_adds_an_faq_that_is_answered_at_once(client: Client) -> Non
     assert reply["text"] == answer
 
 
+async def test_admin_deletes_one_added_faq_by_its_id(client: Client) -> None:
+    keep = ("Do you deliver on Sundays?", "Yes, Sunday delivery is free in Shanghai.")
+    drop = ("Do you offer gift wrapping for orders?", "Yes, gift wrapping costs 5 yuan.")
+    for question, answer in (keep, drop):
+        [added] = await ask(client, "admin", f"/kb add {question} | {answer}")
+    faq_id = re.search(r"added-[0-9a-f]+", added["text"])
+    assert faq_id is not None
+
+    [deleted] = await ask(client, "admin", f"/kb delete {faq_id.group()}")
+
+    assert "Deleted 1 chunks" in deleted["text"]
+    [gone] = await ask(client, "olga", drop[0])
+    assert gone["text"] != drop[1]
+    [kept] = await ask(client, "pavel", keep[0])
+    assert kept["text"] == keep[1]
+
+
 async def test_kb_add_without_separator_explains_the_format(client: Client) -> None:
     [reply] = await ask(client, "admin", "/kb add how do I do this")
     assert "|" in reply["text"]
@@ -31,7 +49,9 @@ async def test_reload_answers_at_once_and_reports_when_done(client: Client, kefu
     answered_now = [m["text"] for m in await ask(client, "admin", "/kb reload")]
     assert any("Reloading" in text for text in answered_now)
     await kefu.admin.wait_for_reload()
-    response = await client.get("/webhooks/rest/messages", params={"sender": "admin"})
+    response = await client.get(
+        "/webhooks/rest/messages", params={"sender": "admin"}, headers=BACKEND
+    )
     texts = answered_now + [m["text"] for m in await response.json()]
     reports = [text for text in texts if "unchanged" in text]
     assert len(reports) == 1  # the report arrives once, with the reply or later

@@ -13,7 +13,7 @@ from core.errors import StorageError, VectorStoreError
 from core.events import EventKind
 from core.types import ConversationKey
 from knowledge.types import Passage
-from tests.bot.conftest import ask
+from tests.bot.conftest import BACKEND, ask
 
 Client = TestClient[Any, Any]
 WEBHOOK = "/webhooks/rest/webhook"
@@ -33,7 +33,8 @@ WEBHOOK = "/webhooks/rest/webhook"
     ],
 )
 async def test_malformed_requests_get_a_clear_400(client: Client, body: bytes, error: str) -> None:
-    response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **BACKEND}
+    response = await client.post(WEBHOOK, data=body, headers=headers)
     assert response.status == 400
     assert error in (await response.json())["error"]
 
@@ -53,7 +54,7 @@ async def test_huge_message_is_refused_politely_and_kept(client: Client, kefu: K
 
 async def test_oversized_body_is_rejected_with_413(client: Client) -> None:
     payload = b'{"sender": "ivan", "message": "' + b"x" * 2_000_000 + b'"}'
-    response = await client.post(WEBHOOK, data=io.BytesIO(payload))
+    response = await client.post(WEBHOOK, data=io.BytesIO(payload), headers=BACKEND)
     assert response.status == 413
 
 
@@ -94,8 +95,8 @@ async def test_database_failure_gives_an_apology_not_a_500(
 
 async def test_redelivered_message_is_answered_once(client: Client, kefu: Kefu) -> None:
     body = {"sender": "mona", "message": "怎么开发票？", "message_id": "m-1"}
-    first = await (await client.post(WEBHOOK, json=body)).json()
-    again = await (await client.post(WEBHOOK, json=body)).json()
+    first = await (await client.post(WEBHOOK, json=body, headers=BACKEND)).json()
+    again = await (await client.post(WEBHOOK, json=body, headers=BACKEND)).json()
     assert len(first) == 1
     assert again == first  # the stored reply, so a client may retry safely
     events = await kefu.store.events(ConversationKey("rest", "mona", "mona"))

@@ -93,3 +93,116 @@ def test_kb_commands_ingest_and_search(tmp_path: Path, monkeypatch: pytest.Monke
     hits = last_json(found.output)["hits"]
     assert isinstance(hits, list)
     assert "不可退换" in hits[0]["text"]
+
+
+def test_kb_ingest_while_a_server_runs_survives_the_servers_reload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.settings import KnowledgeSettings
+    from knowledge.base import KnowledgeBase
+    from knowledge.embeddings import HashingEmbedder
+
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}"
+    monkeypatch.setenv("KEFU_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KEFU_STORAGE__DATABASE_URL", database_url)
+    monkeypatch.setenv("KEFU_KNOWLEDGE__EMBEDDER", "hashing")
+    monkeypatch.setenv("KEFU_KNOWLEDGE__SOURCE_DIRS", "[]")
+    server = KnowledgeBase.open(
+        KnowledgeSettings(source_dirs=[], embedder="hashing"),
+        tmp_path / "data",
+        HashingEmbedder(),
+        database_url=database_url,
+    )
+    faq = tmp_path / "uploads" / "faq.csv"
+    faq.parent.mkdir()
+    faq.write_text("question,answer\n礼品卡可以退吗？,礼品卡售出后不可退换。\n", encoding="utf-8")
+
+    ingested = CliRunner().invoke(app, ["kb", "ingest", str(faq), "--json"])
+    assert ingested.exit_code == 0, ingested.output
+
+    for _ in range(2):  # the second reload used to delete what the CLI had ingested
+        report = server.reload()
+        assert (report.deleted, report.unchanged) == (0, 1)
+    assert "不可退换" in server.search("礼品卡能退吗", 1)[0].text
+    server.close()
+
+
+@pytest.fixture
+def kb_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A source folder with an FAQ, an unsupported file, a README and a broken PDF."""
+    monkeypatch.setenv("KEFU_DATA_DIR", str(tmp_path / "data"))
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "faq.csv").write_text(
+        "question,answer\n礼品卡可以退吗？,礼品卡售出后不可退换。\n", encoding="utf-8"
+    )
+    (folder / "notes.xyz").write_text("not knowledge", encoding="utf-8")
+    (folder / "README.md").write_text("# how this folder works", encoding="utf-8")
+    (folder / "broken.pdf").write_bytes(b"not a pdf at all")
+    monkeypatch.setenv("KEFU_KNOWLEDGE__SOURCE_DIRS", json.dumps([str(folder)]))
+    return folder
+
+
+def test_ingest_lists_every_skipped_and_failed_file_and_exits_1(kb_folder: Path) -> None:
+    result = CliRunner().invoke(app, ["kb", "ingest", str(kb_folder)])
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "notes.xyz" in out and "unsupported file type .xyz" in out
+    assert "README.md" in out and "excluded by the pattern 'README*'" in out
+    assert "broken.pdf" in out and "cannot read PDF" in out
+    assert "{" not in out  # a table, not a Python dict
+    assert "added" in out.splitlines()[0] and "failed" in out.splitlines()[0]
+
+
+def test_reload_exits_like_ingest_for_the_same_failure(kb_folder: Path) -> None:
+    runner = CliRunner()
+    reload = runner.invoke(app, ["kb", "reload", "--json"])
+    assert reload.exit_code == 1
+    report = last_json(reload.stdout)
+    assert list(report["failed"]) == ["broken.pdf"]  # type: ignore[call-overload]
+    assert set(report["skipped_files"]) == {  # type: ignore[call-overload]
+        str(kb_folder / "notes.xyz"),
+        str(kb_folder / "README.md"),
+    }
+    (kb_folder / "broken.pdf").unlink()
+    assert runner.invoke(app, ["kb", "reload"]).exit_code == 0
+
+
+def test_logs_go_to_stderr_and_output_to_stdout(kb_folder: Path) -> None:
+    (kb_folder / "broken.pdf").unlink()
+    result = CliRunner().invoke(app, ["kb", "reload", "--json"])
+    assert result.exit_code == 0
+    assert last_json(result.stdout)["added"] == 1
+    assert "kb.ingest.finished" in result.stderr
+    assert "kb.ingest.finished" not in result.stdout
+    assert "DEBUG:bm25s" not in result.stderr
+
+
+def test_kb_stats_lists_each_source_with_chunks_and_type(kb_folder: Path) -> None:
+    (kb_folder / "broken.pdf").unlink()
+    runner = CliRunner()
+    assert runner.invoke(app, ["kb", "reload"]).exit_code == 0
+    text = runner.invoke(app, ["kb", "stats"]).stdout
+    [row] = [line for line in text.splitlines() if line.startswith("faq.csv")]
+    assert row.split()[:3] == ["faq.csv", "faq", "1"]
+    data = last_json(runner.invoke(app, ["kb", "stats", "--json"]).stdout)
+    assert data["per_source"] == [
+        {
+            "source": "faq.csv",
+            "type": "faq",
+            "chunks": 1,
+            "modified": data["per_source"][0]["modified"],
+        }  # type: ignore[index]
+    ]
+
+
+def test_eval_retrieval_limits_queries_and_reuses_its_index(eval_files: tuple[Path, Path]) -> None:
+    corpus, queries = eval_files
+    command = ["eval", "retrieval", "--corpus", str(corpus), "--queries", str(queries), "--json"]
+    first = last_json(CliRunner().invoke(app, [*command, "--limit", "2"]).stdout)
+    assert first["n_queries"] == 2
+    assert first["index_reused"] is False
+    second = last_json(CliRunner().invoke(app, command).stdout)
+    assert second["n_queries"] == 3
+    assert second["index_reused"] is True
+    assert second["hit@1"] == 1.0

@@ -9,10 +9,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from core.settings import KnowledgeSettings
+from core.storage.sync import create_sync_engine
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import E5Embedder, HashingEmbedder, Vectors
+from tests.core.conftest import BACKENDS, POSTGRES_URL
+from tests.knowledge.chroma_server import ChromaServer
+
+OpenWorker = Callable[..., KnowledgeBase]
 
 FAQ_ROWS = [
     (
@@ -84,11 +90,17 @@ def data_dir(tmp_path: Path) -> Path:
 def make_kb(data_dir: Path) -> Iterator[Callable[..., KnowledgeBase]]:
     """Opens knowledge bases on ``data_dir`` with the hashing embedder unless one is given."""
 
+    opened: list[KnowledgeBase] = []
+
     def make(source_dirs: list[Path], embedder: Any = None, **overrides: Any) -> KnowledgeBase:
         settings = KnowledgeSettings(source_dirs=source_dirs, embedder="hashing", **overrides)
-        return KnowledgeBase.open(settings, data_dir, embedder or HashingEmbedder())
+        kb = KnowledgeBase.open(settings, data_dir, embedder or HashingEmbedder())
+        opened.append(kb)
+        return kb
 
     yield make
+    for kb in opened:
+        kb.close()
 
 
 @pytest.fixture(scope="session")
@@ -116,3 +128,71 @@ class BlindEmbedder(HashingEmbedder):
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         vectors[:, 0] = 1.0
         return vectors
+
+
+# -- several workers on one database and one Chroma ---------------------------------------
+
+
+def reset_postgres(url: str) -> None:
+    engine = create_sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'kefu.db'}"
+    assert POSTGRES_URL is not None
+    reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    with ChromaServer.start(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server
+
+
+@pytest.fixture(params=["embedded", "server"])
+def chroma_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "embedded":
+        return None
+    server: ChromaServer = request.getfixturevalue("chroma_server")
+    return server.url
+
+
+@pytest.fixture
+def open_worker(
+    database_url: str,
+    chroma_url: str | None,
+    shop_dir: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[OpenWorker]:
+    """Opens a knowledge base as one worker would: its own data folder (caches) on a server
+    Chroma, or the shared one for the embedded Chroma; the same database and collection."""
+    opened: list[KnowledgeBase] = []
+    collection = f"t{abs(hash(request.node.nodeid)) % 10**8}"
+
+    def open_worker(name: str, **options: Any) -> KnowledgeBase:
+        settings = KnowledgeSettings(
+            source_dirs=[shop_dir],
+            embedder="hashing",
+            chroma_url=chroma_url,
+            collection=collection,
+        )
+        data_dir = tmp_path / ("shared" if chroma_url is None else name)
+        kb = KnowledgeBase.open(
+            settings, data_dir, HashingEmbedder(), database_url=database_url, **options
+        )
+        opened.append(kb)
+        return kb
+
+    yield open_worker
+    for kb in opened:
+        kb.close()

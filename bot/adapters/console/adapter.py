@@ -33,6 +33,8 @@ class ConsoleChannel:
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
         self._last: OutgoingMessage | None = None
+        self._in_turn = False
+        self._later: list[OutgoingMessage] = []
 
     async def start(self) -> None:
         return None
@@ -44,7 +46,12 @@ class ConsoleChannel:
         return []
 
     async def send(self, key: ConversationKey, message: OutgoingMessage) -> None:
-        self._print(message)
+        """Prints a message sent later (a reload's result, an agent's reply); one that arrives
+        while a turn is being answered waits until the turn's own replies are printed."""
+        if self._in_turn:
+            self._later.append(message)
+        else:
+            self._print(message)
 
     def _print(self, message: OutgoingMessage) -> None:
         self._last = message if message.buttons else self._last
@@ -65,5 +72,11 @@ class ConsoleChannel:
                 continue
             text = choose_button(text, self._last)
             message = IncomingMessage(uuid.uuid4().hex, self._key, text, sender_name="local")
-            for reply in await self._handler(message):
+            self._in_turn = True
+            try:
+                replies = await self._handler(message)
+            finally:
+                self._in_turn = False
+            for reply in [*replies, *self._later]:
                 self._print(reply)
+            self._later.clear()

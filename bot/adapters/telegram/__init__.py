@@ -6,6 +6,6 @@ import os
 # RetryAfter); without it, PTB 22 warns on every rate limit. Set before PTB builds any.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from bot.adapters.telegram.adapter import TelegramAdapter  # noqa: E402
+from bot.adapters.telegram.adapter import TelegramAdapter
 
 __all__ = ["TelegramAdapter"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dtm
-import hmac
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
@@ -20,7 +19,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.adapters.base import Runner
@@ -29,9 +35,16 @@ from bot.adapters.telegram.drafts import AnswerDraft
 from bot.adapters.telegram.markup import CallbackPayloads, TelegramText, render
 from bot.runtime.runner import ShuttingDown
 from core.config.channels import TelegramSettings
-from core.errors import AdapterError, ConfigError, StorageError, TransientDeliveryError
+from core.errors import (
+    AdapterError,
+    ConfigError,
+    InputError,
+    StorageError,
+    TransientDeliveryError,
+)
 from core.storage.shared import SharedValues
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage
+from core.untrusted import mask_secret, parse_json, same_secret
 
 log = structlog.get_logger(__name__)
 
@@ -78,37 +91,50 @@ class TelegramAdapter:
         """Log in (getMe), then start polling or register the webhook.
 
         Raises:
-            AdapterError: Telegram could not be reached or refused the token (the server
-                keeps trying in the background).
+            ConfigError: Telegram rejected the token (named by its variable, never shown).
+            AdapterError: Telegram could not be reached (the message has the token masked);
+                the server keeps trying in the background.
         """
+        token = self._settings.token.get_secret_value() if self._settings.token else ""
         try:
-            await self._app.initialize()
-            me = self._app.bot.bot
-            self._identity = convert.BotIdentity(id=me.id, username=me.username or "")
-            if self._settings.mode == "polling":
-                assert self._app.updater is not None
-                await self._app.updater.start_polling(
-                    timeout=dtm.timedelta(seconds=self._settings.poll_timeout_s),
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    drop_pending_updates=self._settings.drop_pending_updates,
-                )
-            elif self._settings.webhook_url:
-                await self._app.bot.set_webhook(
-                    url=self._settings.webhook_url,
-                    secret_token=self._secret(),
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    drop_pending_updates=self._settings.drop_pending_updates,
-                )
-            await self._app.start()
-        except TelegramError as e:
-            raise AdapterError(f"telegram start failed: {type(e).__name__}") from e
+            await self._log_in_and_listen()
+        except Exception as e:
+            with contextlib.suppress(Exception):  # close the connection getMe opened
+                await self._app.bot.request.shutdown()
+            if isinstance(e, InvalidToken):  # the library's message quotes the token
+                raise ConfigError(
+                    "KEFU_TELEGRAM__TOKEN was rejected by Telegram: copy it again from @BotFather"
+                ) from None
+            message = mask_secret(f"{type(e).__name__}: {e}", token)
+            raise AdapterError(f"Telegram could not be started: {message}") from None
         self._accepting = True
+        assert self._identity is not None
         log.info(
             "telegram.started",
             mode=self._settings.mode,
             bot=self._identity.username,
             webhook_path=self._settings.webhook_path if self._settings.mode == "webhook" else None,
         )
+
+    async def _log_in_and_listen(self) -> None:
+        await self._app.initialize()
+        me = self._app.bot.bot
+        self._identity = convert.BotIdentity(id=me.id, username=me.username or "")
+        if self._settings.mode == "polling":
+            assert self._app.updater is not None
+            await self._app.updater.start_polling(
+                timeout=dtm.timedelta(seconds=self._settings.poll_timeout_s),
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=self._settings.drop_pending_updates,
+            )
+        elif self._settings.webhook_url:
+            await self._app.bot.set_webhook(
+                url=self._settings.webhook_url,
+                secret_token=self._secret(),
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=self._settings.drop_pending_updates,
+            )
+        await self._app.start()
 
     async def stop_receiving(self) -> None:
         """Stop taking updates (shutdown): polling stops, webhook calls get 503."""
@@ -172,14 +198,24 @@ class TelegramAdapter:
         return self._settings.webhook_secret.get_secret_value()
 
     async def _receive_webhook(self, request: web.Request) -> web.StreamResponse:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self._secret().encode()):
+        """Telegram's webhook: one Update per request, checked with the secret token header."""
+        if not same_secret(request.headers.get(SECRET_HEADER), self._secret()):
             log.warning("telegram.webhook.forged", remote=request.remote)
             return web.Response(status=403, text="forbidden")
         try:
-            data = await request.json()
+            data = parse_json(await request.read())  # bounded, text made storable
             update = Update.de_json(data, self._app.bot)
-        except (UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError):
+            if not convert.well_formed(update):
+                raise InputError("an update with ids or text of the wrong type")
+        except (
+            InputError,
+            AttributeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            ArithmeticError,
+            OSError,
+        ):
             log.warning("telegram.webhook.malformed", remote=request.remote)
             return web.Response(status=400, text="bad request")
         if not self._accepting:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Chat, Message, MessageEntity, Update
 
-from core.types import ConversationKey, IncomingMessage
+from core.types import ConversationKey, IncomingMessage, utcnow
 
 PLATFORM = "telegram"
 
@@ -63,7 +63,7 @@ def message_to_incoming(update: Update, bot: BotIdentity) -> IncomingMessage | N
         key=conversation_key(message),
         text=text.strip(),
         sender_name=message.from_user.full_name,
-        timestamp=message.date,
+        timestamp=message.date or utcnow(),  # a malformed update may lack it
         parts=parts,
         raw=update.to_dict(),
     )
@@ -126,3 +126,19 @@ def _strip_mention(text: str, username: str) -> str:
 def _plain_command(text: str, username: str) -> str:
     """``/kb@kefu_bot reload`` -> ``/kb reload``, so the pipeline sees one command syntax."""
     return re.sub(rf"^(/\w+)@{re.escape(username)}\b", r"\1", text, flags=re.IGNORECASE)
+
+
+def well_formed(update: Update) -> bool:
+    """Whether the ids and text of an update have Telegram's types (python-telegram-bot does
+    not check them; a forged ``"chat": {"id": {}}`` would fail later, deep in processing)."""
+    if not isinstance(update.update_id, int):
+        return False
+    ids = [
+        thing.id for thing in (update.effective_chat, update.effective_user) if thing is not None
+    ]
+    message = update.effective_message
+    if message is not None:
+        ids.append(message.message_id)
+        if not isinstance(message.text, str | None) or not isinstance(message.caption, str | None):
+            return False
+    return all(isinstance(value, int) and not isinstance(value, bool) for value in ids)

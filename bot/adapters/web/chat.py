@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,12 +13,15 @@ from aiohttp import WSMsgType, web
 
 from bot.adapters.base import Runner
 from bot.adapters.textsplit import sorry_text
-from bot.adapters.web.convert import outgoing_to_rest, parse_sender, rest_to_incoming
+from bot.adapters.web.convert import outgoing_to_rest, rest_to_incoming
+from bot.adapters.web.identity import Customer, CustomerIdentity
+from bot.adapters.web.origins import OriginPolicy
 from bot.pipeline import new_message_id
 from bot.runtime.runner import ShuttingDown
 from core.errors import InputError, NotConnected, StorageError
 from core.storage.outbox import OutboxEntry, OutboxStore
 from core.types import ConversationKey, OutgoingMessage
+from core.untrusted import parse_json
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -28,6 +30,14 @@ MAX_FRAME_BYTES = 1_048_576
 
 def reply_frame(sender: str, message: OutgoingMessage) -> dict[str, Any]:
     return {"type": "reply", **outgoing_to_rest(sender, message)}
+
+
+def session_frame(customer: Customer) -> dict[str, Any]:
+    """Who this socket speaks for; a new token is to be kept by the page for next time."""
+    frame: dict[str, Any] = {"type": "session", "sender": customer.sender, "kind": customer.kind}
+    if customer.token is not None:
+        frame["token"] = customer.token
+    return frame
 
 
 def _key(sender: str) -> ConversationKey:
@@ -46,9 +56,17 @@ class WebChatChannel:
     platform = "web"
     delivery = "pull"
 
-    def __init__(self, runner: Runner, outbox: OutboxStore) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        outbox: OutboxStore,
+        identity: CustomerIdentity,
+        origins: OriginPolicy,
+    ) -> None:
         self._runner = runner
         self._outbox = outbox
+        self._identity = identity
+        self._origins = origins
         self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
 
     async def start(self) -> None:
@@ -69,27 +87,48 @@ class WebChatChannel:
         await self._hand_over(key, await self._outbox.take(key))
 
     def routes(self) -> Sequence[web.RouteDef]:
-        return [web.get("/", self._page), web.get("/ws", self._socket)]
+        return [
+            web.get("/", self._page),
+            web.get("/widget.js", self._widget),
+            web.get("/ws", self._socket),
+        ]
 
     async def _page(self, request: web.Request) -> web.FileResponse:
+        """The web chat page for customers."""
         return web.FileResponse(STATIC / "index.html")
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _widget(self, request: web.Request) -> web.FileResponse:
+        """The embeddable chat: any site may load the script; ``/ws`` checks who may connect."""
+        headers = {"Content-Type": "application/javascript", "Cache-Control": "no-cache"}
+        return web.FileResponse(STATIC / "widget.js", headers=headers)
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        """The web chat's WebSocket: customer messages in, the bot's and agents' replies out.
+
+        Generated answers arrive as streamed drafts first.
+        """
+        if not self._origins.allows(request):  # another site's page: refuse the handshake
+            log.warning("web.origin.refused", path=request.path)
+            return web.json_response({"error": "this site may not use the chat"}, status=403)
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         try:
-            sender = parse_sender(request.query.get("sender"))
+            customer = await self._identity.customer_of(request, new_visitor=True)
         except InputError as error:
-            await ws.send_json({"type": "error", "error": str(error)})
+            await ws.send_json({"type": "error", "error": str(error), "code": "unauthenticated"})
             await ws.close()
             return ws
+        sender = customer.sender
         self._sockets[sender].add(ws)
         try:
+            await ws.send_json(session_frame(customer))
             with contextlib.suppress(StorageError):
                 await self.push_pending(_key(sender))
             async for frame in ws:
                 if frame.type is WSMsgType.TEXT:
                     await self._on_frame(ws, sender, frame.data)
+                elif frame.type is WSMsgType.BINARY:
+                    await ws.send_json({"type": "error", "error": "send JSON text frames"})
         finally:
             self._sockets[sender].discard(ws)
             if not self._sockets[sender]:
@@ -98,12 +137,12 @@ class WebChatChannel:
 
     async def _on_frame(self, ws: web.WebSocketResponse, sender: str, data: str) -> None:
         try:
-            frame = json.loads(data)
+            frame = parse_json(data)
             if not isinstance(frame, dict) or frame.get("type", "message") != "message":
                 raise InputError("frames must be objects of type 'message'")
             body = {"sender": sender, "message": frame.get("text"), "message_id": frame.get("id")}
             incoming = rest_to_incoming(body, new_message_id(), self.platform)
-        except (json.JSONDecodeError, InputError) as error:
+        except InputError as error:
             await ws.send_json({"type": "error", "error": str(error)})
             return
         await ws.send_json({"type": "typing"})

@@ -98,6 +98,7 @@ class WeComAdapter:
         log.info("wecom.sent", conversation=key.as_str(), chars=len(message.text))
 
     async def _verify_url(self, request: web.Request) -> web.StreamResponse:
+        """WeCom's URL check when the callback is saved: the signed ``echostr``, decrypted."""
         try:
             signed = convert.SignedQuery.from_query(request.query)
             echostr = convert.echostr_of(request.query)
@@ -117,6 +118,7 @@ class WeComAdapter:
         return web.Response(text=plain)
 
     async def _receive(self, request: web.Request) -> web.StreamResponse:
+        """WeCom's callback: one encrypted, signed XML message per request."""
         if (request.content_length or 0) > _MAX_BODY_BYTES:
             return web.Response(status=413, text="too large")
         try:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from core.errors import ConfigError, InputError
+from core.untrusted import same_secret
 
 _BLOCK_BITS = 256  # WeCom pads to 32 bytes, not AES's 16
 _AES_KEY_CHARS = 43
@@ -76,7 +77,7 @@ class WeComCrypto:
     def signature(self, timestamp: str, nonce: str, encrypted: str) -> str:
         """SHA-1 hex digest over the sorted, concatenated parts."""
         joined = "".join(sorted([self.token, timestamp, nonce, encrypted]))
-        return hashlib.sha1(joined.encode("utf-8")).hexdigest()
+        return hashlib.sha1(joined.encode("utf-8", "surrogatepass")).hexdigest()
 
     def verify(
         self,
@@ -95,7 +96,7 @@ class WeComCrypto:
             StaleTimestamp: the timestamp is not a number or is too far from ``now``.
         """
         expected = self.signature(timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected, msg_signature.lower()):
+        if not same_secret(msg_signature.lower(), expected):
             raise ForgedSignature()
         if max_age_s is not None:
             current = time.time() if now is None else now

@@ -4,13 +4,24 @@
 
 const state = { csrf: "", queue: { waiting: [], mine: [] }, current: null, ws: null, retry: 0 };
 const $ = (id) => document.getElementById(id);
-const REASONS = {
-  customer_request: "asked for a human",
-  failed_answers: "bot could not answer",
-  complaint: "complaint",
-  frustration: "frustrated",
-  admin: "sent by an admin",
-};
+// Texts in the agent's language and the configured time zone, rendered into the page.
+const TEXTS = JSON.parse(document.getElementById("staff-texts").textContent);
+const LANG = document.body.dataset.lang === "zh" ? "zh-CN" : "en";
+const ZONE = document.body.dataset.timezone || "UTC";
+const ENTITY_KINDS = ["order_numbers", "phones", "emails", "dates", "products", "amounts"];
+
+function t(key, values) {
+  const template = TEXTS[key] || key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => (values && name in values ? values[name] : ""));
+}
+
+function reasonText(reason) {
+  return TEXTS[`reason.${reason}`] || reason;
+}
+
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString(LANG, { timeZone: ZONE, hour: "2-digit", minute: "2-digit" });
+}
 
 async function api(method, path, body) {
   const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
@@ -22,7 +33,7 @@ async function api(method, path, body) {
   const response = await fetch(path, options);
   if (response.status === 401) {
     location.href = "/agent/login";
-    throw new Error("Please log in again.");
+    throw new Error(t("workspace.log_in_again"));
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(data.error || response.statusText);
@@ -38,7 +49,9 @@ function el(tag, className, text) {
 
 function since(iso) {
   const minutes = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return minutes < 60
+    ? t("workspace.minutes", { m: minutes })
+    : t("workspace.hours", { h: Math.floor(minutes / 60), m: minutes % 60 });
 }
 
 function lastCustomerText(handoff) {
@@ -56,11 +69,11 @@ function renderList(listId, items, withClaim) {
     item.id = `${listId}-${handoff.id}`;
     const top = el("div", "item-top");
     top.append(el("strong", "", handoff.customer), el("span", "meta", since(handoff.created_at)));
-    const reason = el("div", "meta", REASONS[handoff.reason] || handoff.reason);
-    if (handoff.priority > 0) reason.prepend(el("span", "priority", "high"));
+    const reason = el("div", "meta", reasonText(handoff.reason));
+    if (handoff.priority > 0) reason.prepend(el("span", "priority", t("workspace.high")));
     item.append(top, reason, el("div", "preview", lastCustomerText(handoff)));
     if (withClaim) {
-      const claim = el("button", "small", "Claim");
+      const claim = el("button", "small", t("workspace.claim"));
       claim.type = "button";
       claim.id = `claim-${handoff.id}`;
       claim.addEventListener("click", (event) => {
@@ -80,38 +93,64 @@ async function refreshQueue() {
   renderList("mine", state.queue.mine, false);
   $("queue-count").textContent = state.queue.waiting.length;
   $("mine-count").textContent = state.queue.mine.length;
-  document.title = state.queue.waiting.length
-    ? `(${state.queue.waiting.length}) Kefu · Agent workspace`
-    : "Kefu · Agent workspace";
+  const title = `Kefu · ${t("workspace.title")}`;
+  document.title = state.queue.waiting.length ? `(${state.queue.waiting.length}) ${title}` : title;
+}
+
+function entityValue(value) {
+  if (value && typeof value === "object") return [value.value, value.currency].filter(Boolean).join(" ");
+  return String(value);
+}
+
+// The summary as sentences: why it was handed over, what the customer wants, what they mentioned.
+function summarySentences(summary) {
+  const sentences = [];
+  if (summary.reason) {
+    sentences.push(TEXTS[`summary.reason.${summary.reason}`] || t("summary.reason.other", { reason: summary.reason }));
+  }
+  if (summary.intent) {
+    const intent = TEXTS[`intent.${summary.intent}`] || summary.intent.replace(/_/g, " ");
+    sentences.push(t("summary.intent", { intent }));
+  }
+  const entities = summary.entities || {};
+  const details = [];
+  for (const kind of ENTITY_KINDS) {
+    const values = (entities[kind] || []).map(entityValue).filter((v) => v);
+    if (values.length) details.push(`${t(`entity.${kind}`)} ${values.join(", ")}`);
+  }
+  if (details.length) sentences.push(t("summary.details", { details: details.join(t("summary.list_separator")) }));
+  return sentences;
 }
 
 function renderSummary(summary) {
   const box = $("summary");
   box.replaceChildren();
   if (summary.llm) box.append(el("p", "", summary.llm));
-  const facts = el("dl", "facts");
-  const add = (name, value) => {
-    if (!value) return;
-    facts.append(el("dt", "", name), el("dd", "", value));
-  };
-  add("Reason", REASONS[summary.reason] || summary.reason);
-  add("Intent", summary.intent);
-  const entities = Object.entries(summary.entities || {}).map(([k, v]) => `${k}: ${v}`);
-  add("Details", entities.join(", "));
-  box.append(facts);
+  const sentences = el("div", "sentences");
+  for (const sentence of summarySentences(summary)) sentences.append(el("p", "", sentence));
+  box.append(sentences);
   const turns = el("ol", "turns");
   for (const turn of summary.last_turns || []) {
-    turns.append(el("li", turn.role, `${turn.role === "customer" ? "Customer" : "Bot"}: ${turn.text}`));
+    turns.append(el("li", turn.role, `${t(`role.${turn.role === "customer" ? "customer" : "bot"}`)}: ${turn.text}`));
   }
   box.append(turns);
 }
 
+// "handoff escalated: customer_request" and "rating: 5/5" from the server, in the agent's words.
+function systemText(text) {
+  const handoff = /^handoff (\w+)(?:: (.*))?$/.exec(text);
+  if (handoff && TEXTS[`system.${handoff[1]}`]) {
+    return t(`system.${handoff[1]}`, { detail: handoff[2] ? reasonText(handoff[2]) : "" });
+  }
+  const rating = /^rating: (\d)\/5$/.exec(text);
+  return rating ? t("system.rating", { score: rating[1] }) : text;
+}
+
 function appendLine(line) {
   const item = el("li", `line ${line.role}`);
-  const label = { customer: "Customer", bot: "Bot", agent: "Agent", note: "Internal note", system: "" };
-  if (label[line.role]) item.append(el("span", "who", label[line.role]));
-  item.append(el("span", "text", line.text));
-  if (line.at) item.append(el("time", "meta", new Date(line.at).toLocaleTimeString()));
+  if (line.role !== "system") item.append(el("span", "who", t(`role.${line.role}`)));
+  item.append(el("span", "text", line.role === "system" ? systemText(line.text) : line.text));
+  if (line.at) item.append(el("time", "meta", clock(line.at)));
   $("transcript").append(item);
   item.scrollIntoView({ block: "end" });
 }
@@ -124,7 +163,8 @@ function showConversation(detail) {
   $("detail").hidden = false;
   $("banner").hidden = true;
   $("customer").textContent = handoff.customer;
-  $("meta").textContent = `${handoff.platform} · ${handoff.key} · waiting since ${since(handoff.created_at)}`;
+  const waited = t("workspace.waiting_since", { since: since(handoff.created_at) });
+  $("meta").textContent = `${handoff.platform} · ${handoff.key} · ${waited}`;
   $("claim").hidden = mine;
   $("release").hidden = !mine;
   $("composer").hidden = !mine;
@@ -182,7 +222,7 @@ async function closeConversation() {
   await guarded(async () => {
     await api("POST", `/agent/api/handoffs/${id}/close`, { resolution: $("resolution").value });
     $("resolution").value = "";
-    showBanner("Closed. The customer was asked for a rating and is back with the bot.");
+    showBanner(t("workspace.closed"));
     await refreshQueue();
   });
 }
@@ -191,7 +231,7 @@ async function releaseConversation() {
   const id = state.current;
   await guarded(async () => {
     await api("POST", `/agent/api/handoffs/${id}/release`);
-    showBanner("Released to the queue.");
+    showBanner(t("workspace.released"));
     await refreshQueue();
   });
 }
@@ -204,7 +244,7 @@ function onFrame(frame) {
     else document.getElementById(`mine-${frame.handoff_id}`)?.classList.add("unread");
   } else if (frame.type === "handoff") {
     if (frame.handoff_id === state.current) {
-      showBanner(frame.action === "cancelled" ? "The customer went back to the bot." : "Released to the queue.");
+      showBanner(t(frame.action === "cancelled" ? "workspace.went_back" : "workspace.released"));
     }
     refreshQueue().catch(() => {});
   }
@@ -216,14 +256,14 @@ function connect() {
   state.ws = ws;
   ws.onopen = async () => {
     state.retry = 0;
-    $("connection").textContent = "online";
+    $("connection").textContent = t("workspace.online");
     $("connection").className = "connection online";
     await refreshQueue().catch(() => {});
     if (state.current !== null) openConversation(state.current);
   };
   ws.onmessage = (event) => onFrame(JSON.parse(event.data));
   ws.onclose = () => {
-    $("connection").textContent = "reconnecting…";
+    $("connection").textContent = t("workspace.reconnecting");
     $("connection").className = "connection offline";
     state.retry = Math.min(state.retry + 1, 6);
     setTimeout(connect, 500 * 2 ** state.retry);

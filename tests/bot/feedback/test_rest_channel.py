@@ -7,11 +7,14 @@ feedback room's report for the exact lines.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from bot.app import Kefu
+from bot.feedback.dataset import from_ratings
+from bot.feedback.transcript import latest_ratings
 from core.events import EventKind
 from core.types import ConversationKey
 from tests.bot.conftest import ask
@@ -34,7 +37,8 @@ async def test_knowledge_answers_offer_thumbs_and_dont_know_offers_a_human(
 ) -> None:
     [answer] = await ask(client, "alice", "怎么开发票？")
     assert answer["custom"]["answer_kind"] == "faq"
-    assert payloads(answer)[-2:] == FEEDBACK
+    assert [p.rsplit(" ", 1)[0] for p in payloads(answer)[-2:]] == FEEDBACK
+    assert payloads(answer)[-1].endswith(f" ans:{answer['custom']['answer_id']}")
     assert [b["title"][0] for b in answer["buttons"][-2:]] == ["👍", "👎"]
 
     [unknown] = await ask(client, "alice", "明天上海会下雨吗？")
@@ -96,3 +100,35 @@ async def test_the_admin_pages_are_mounted_and_closed_without_a_token(client: Cl
         response = await client.get(path)
         assert response.status == 403
         assert "KEFU_FEEDBACK__ADMIN_TOKEN" in await response.text()
+
+
+async def test_a_button_under_an_earlier_answer_rates_that_answer_and_a_second_click_changes_it(
+    client: Client, kefu: Kefu
+) -> None:
+    [warranty] = await ask(client, "dora", "How long is the warranty?")
+    [invoice] = await ask(client, "dora", "How do I get an invoice?")
+    up, down = payloads(warranty)[-2:]
+    await ask(client, "dora", down)  # the earlier answer, pressed after the later one came
+    [thanks] = await ask(client, "dora", up)  # changed her mind: 👍 replaces the 👎
+    assert thanks["custom"]["feedback"] == "up"
+
+    key = ConversationKey("rest", "dora", "dora")
+    events = await kefu.store.events(key)
+    replies = {e.payload.get("answer_id"): e.id for e in events if e.kind == EventKind.BOT_REPLY}
+    rated = latest_ratings(events)
+    assert list(rated) == [replies[warranty["custom"]["answer_id"]]]
+    assert rated[replies[warranty["custom"]["answer_id"]]].rating == "up"
+    assert replies[invoice["custom"]["answer_id"]] not in rated
+    record = await kefu.store.get(key)
+    assert record is not None
+    [example] = from_ratings(record, events, context_turns=2, context_gap=timedelta(hours=1))
+    assert (example.question, example.answer) == ("How long is the warranty?", warranty["text"])
+
+
+async def test_a_button_naming_an_answer_of_another_conversation_rates_nothing(
+    client: Client, kefu: Kefu
+) -> None:
+    [answer] = await ask(client, "erin", "How long is the warranty?")
+    [reply] = await ask(client, "mallory", payloads(answer)[-2])
+    assert reply["custom"]["feedback"] == "none"
+    assert await ratings(kefu, "erin") == [] and await ratings(kefu, "mallory") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.feedback.models import CandidateStatus
 from bot.feedback.service import FeedbackService
-from core.storage import ConversationStore
+from bot.handoff.auth import StaffSessions
+from bot.proxies import TrustedProxies
+from core.storage import ConversationStore, Database
 from tests.bot.feedback.conftest import ADMIN_TOKEN, Clock, FaqBook
 from tests.bot.feedback.logs import Chat
 
@@ -21,9 +24,14 @@ BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
-async def client(service: FeedbackService) -> AsyncIterator[Client]:
+def sessions(database: Database, clock: Clock) -> StaffSessions:
+    return StaffSessions(database, b"k" * 32, timedelta(hours=12), clock=clock)
+
+
+@pytest.fixture
+async def client(service: FeedbackService, sessions: StaffSessions) -> AsyncIterator[Client]:
     app = web.Application()
-    app.add_routes(service.routes())
+    app.add_routes(service.routes(sessions, TrustedProxies([])))
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -73,7 +81,7 @@ async def test_the_review_page_shows_candidates_escaped_with_a_privacy_warning(
     client: Client, candidate_id: int
 ) -> None:
     page = await (await client.get("/admin/review", headers=BEARER)).text()
-    assert f"action='/admin/review/{candidate_id}/approve'" in page
+    assert f'action="/admin/review/{candidate_id}/approve"' in page
     assert "&lt;b&gt;only&lt;/b&gt;" in page and "<b>only</b>" not in page
     assert "May contain personal data (phone)" in page
 
@@ -83,7 +91,7 @@ async def test_approving_from_the_page_adds_the_edited_answer_as_faq(
 ) -> None:
     await client.get(f"/admin/review?token={ADMIN_TOKEN}")
     page = await (await client.get("/admin/review")).text()
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page)
+    csrf = re.search(r'name="csrf" value="([\w-]+)"', page)
     assert csrf is not None
 
     response = await client.post(
@@ -144,3 +152,46 @@ async def test_the_dashboard_draws_charts_and_serves_json(client: Client) -> Non
 
     bad = await client.get("/admin/dashboard?since=yesterday", headers=BEARER)
     assert bad.status == 400
+
+
+async def admin_csrf(client: Client) -> str:
+    page = await (await client.get("/admin/review")).text()
+    found = re.search(r"name='csrf' value='([\w-]+)'", page)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.usefixtures("candidate_id")
+async def test_logout_ends_the_admin_session_on_the_server(client: Client) -> None:
+    await client.get(f"/admin/review?token={ADMIN_TOKEN}")
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/admin/review"))
+    stolen = {"Cookie": f"kefu_admin={cookie['kefu_admin'].value}"}
+    assert (await client.post("/admin/logout", data={"csrf": "wrong"})).status == 401
+    logged_out = await client.post("/admin/logout", data={"csrf": await admin_csrf(client)})
+    assert logged_out.status == 200
+    # A copy of the old cookie is worthless now: the session is revoked, not just forgotten.
+    assert (await client.get("/admin/review", headers=stolen)).status == 401
+
+
+@pytest.mark.usefixtures("candidate_id")
+async def test_the_admin_session_expires(client: Client, clock: Clock) -> None:
+    response = await client.get(f"/admin/review?token={ADMIN_TOKEN}", allow_redirects=False)
+    assert "Max-Age=43200" in response.headers["Set-Cookie"]
+    assert (await client.get("/admin/review")).status == 200
+    clock.advance(hours=12, seconds=1)
+    assert (await client.get("/admin/review")).status == 401
+
+
+async def test_the_cookie_is_secure_behind_a_trusted_tls_proxy(
+    service: FeedbackService, sessions: StaffSessions
+) -> None:
+    app = web.Application()
+    app.add_routes(service.routes(sessions, TrustedProxies(["127.0.0.1"])))
+    async with TestClient(TestServer(app)) as proxied:
+        https = {"X-Forwarded-Proto": "https"}
+        response = await proxied.get(
+            f"/admin/review?token={ADMIN_TOKEN}", headers=https, allow_redirects=False
+        )
+        assert "Secure" in response.headers["Set-Cookie"]
+        plain = await proxied.get(f"/admin/review?token={ADMIN_TOKEN}", allow_redirects=False)
+        assert "Secure" not in plain.headers["Set-Cookie"]

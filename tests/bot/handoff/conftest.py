@@ -17,12 +17,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import Kefu
 from bot.handoff import HandoffService
 from bot.handoff.records import AgentRecord
+from core.config.web import WebSettings
 from core.events import EventKind
 from core.settings import KefuSettings
 from core.storage import ConversationStore, Database, EventRecord
 from core.storage.outbox import EventToRecord
 from core.text import detect_language
 from core.types import ConversationKey, OutgoingMessage
+from tests.bot.conftest import REST_TOKEN
 from tests.core.conftest import BACKENDS, POSTGRES_URL, FakeClock, reset_postgres
 
 BOT = "bot answered"
@@ -62,7 +64,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def handoff_settings(tmp_path: Path) -> KefuSettings:
-    settings = KefuSettings(data_dir=tmp_path / "data", admins={"rest": ["boss"]})
+    settings = KefuSettings(
+        data_dir=tmp_path / "data", admins={"rest": ["boss"]}, web=WebSettings(api_token=REST_TOKEN)
+    )
     settings.handoff.hours.always_open = True
     return settings
 

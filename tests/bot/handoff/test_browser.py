@@ -14,7 +14,7 @@ from bot.app import Kefu
 from bot.handoff import HandoffService
 from core.events import EventKind
 from core.types import ConversationKey
-from tests.bot.conftest import ask
+from tests.bot.conftest import ask, pending
 from tests.browser import needs_chromium
 
 PASSWORD = "correct horse battery"
@@ -22,12 +22,6 @@ CAROL = ConversationKey("rest", "carol", "carol")
 
 pytestmark = needs_chromium
 Site = TestClient[Any, Any]
-
-
-async def pending(site: Site, sender: str) -> list[dict[str, Any]]:
-    response = await site.get(f"/webhooks/rest/messages?sender={sender}")
-    messages: list[dict[str, Any]] = await response.json()
-    return messages
 
 
 async def test_customer_reaches_an_agent_in_the_browser_and_returns_to_the_bot(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.handoff.agents import AgentDirectory
+from bot.handoff.auth import StaffSessions
 from bot.handoff.cli import agents_app
 from core.settings import KefuSettings
 from core.storage import Database
@@ -69,3 +71,31 @@ def test_disabled_agents_cannot_log_in_until_enabled() -> None:
     assert runner.invoke(agents_app, ["enable", "carol"]).exit_code == 0
     assert can_log_in("carol", "carols-pass")
     assert runner.invoke(agents_app, ["disable", "nobody"]).exit_code == 1
+
+
+def test_password_change_ends_the_agents_sessions() -> None:
+    runner.invoke(agents_app, ["add", "alice", "--password", "first-password"])
+
+    async def open_session() -> str:
+        database = Database(KefuSettings().database_url)
+        try:
+            return await StaffSessions(database, b"k", timedelta(hours=1)).open("agent", "1")
+        finally:
+            await database.dispose()
+
+    async def still_valid(cookie: str) -> bool:
+        database = Database(KefuSettings().database_url)
+        try:
+            sessions = StaffSessions(database, b"k", timedelta(hours=1))
+            return await sessions.check(cookie, "agent") is not None
+        finally:
+            await database.dispose()
+
+    cookie = asyncio.run(open_session())
+    assert asyncio.run(still_valid(cookie))
+    result = runner.invoke(agents_app, ["password", "alice"], input="second-pass\nsecond-pass\n")
+    assert result.exit_code == 0, result.output
+    assert "1 session(s) ended" in result.output and "second-pass" not in result.output
+    assert not asyncio.run(still_valid(cookie))
+    assert can_log_in("alice", "second-pass") and not can_log_in("alice", "first-password")
+    assert runner.invoke(agents_app, ["password", "nobody", "--password", "x" * 9]).exit_code == 1

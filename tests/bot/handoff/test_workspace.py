@@ -15,7 +15,7 @@ from bot.app import Kefu
 from bot.handoff import HandoffService
 from core.events import EventKind
 from core.types import ConversationKey
-from tests.bot.conftest import ask
+from tests.bot.conftest import ask, pending
 from tests.bot.handoff.conftest import AgentBrowser
 
 Site = TestClient[Any, Any]
@@ -83,12 +83,32 @@ async def test_failed_logins_are_rate_limited(
     assert (await browser.login("alice", PASSWORD)).status == 429
 
 
+async def test_a_forged_forwarded_header_from_an_untrusted_peer_is_ignored(
+    site: Site, browsers: Browsers, handoff: HandoffService
+) -> None:
+    """Rotating X-Forwarded-For does not escape the limit: no proxy is trusted here."""
+    await handoff.agents.add("alice", password=PASSWORD)
+    browser = browsers()
+    for number in range(5):
+        forged = _forwarded(browser, {"X-Forwarded-For": f"192.0.2.{number}"})
+        assert (await forged.login("alice", "guess-guess")).status in (401, 429)
+    assert (
+        await _forwarded(browser, {"X-Forwarded-For": "203.0.113.9"}).login("alice", PASSWORD)
+    ).status == 429
+
+
+def _forwarded(browser: AgentBrowser, headers: dict[str, str]) -> AgentBrowser:
+    browser.http.headers.update(headers)
+    return browser
+
+
 async def test_a_tampered_session_cookie_is_refused(
     site: Site, browsers: Browsers, handoff: HandoffService
 ) -> None:
     browser = await logged_in(browsers, handoff, "alice")
     [cookie] = [c for c in browser.http.cookie_jar if c.key == "kefu_agent"]
-    forged = cookie.value.replace("v1.1.", "v1.2.", 1)
+    version, session_id, signature = cookie.value.split(".")
+    forged = f"{version}.{session_id[::-1]}.{signature}"  # another session id, same signature
     response = await site.get("/agent/api/queue", cookies={"kefu_agent": forged})
     assert response.status == 401
 
@@ -153,7 +173,7 @@ async def test_messages_are_relayed_both_ways_and_notes_stay_internal(
     detail = await claimed.json()
     assert any(line["text"] == "转人工" for line in detail["transcript"])
 
-    joined = await (await site.get("/webhooks/rest/messages?sender=carol")).json()
+    joined = await pending(site, "carol")
     assert "alice" in joined[0]["text"]  # the customer is told a person took over
     assert await ask(site, "carol", "我的耳机左边没声音") == []  # the bot stays silent
     frame = await _next(socket, "message")
@@ -162,8 +182,8 @@ async def test_messages_are_relayed_both_ways_and_notes_stay_internal(
     await alice.post(f"/agent/api/handoffs/{handoff_id}/notes", {"text": "warranty ok"})
     reply = await alice.post(f"/agent/api/handoffs/{handoff_id}/messages", {"text": "请发订单号"})
     assert reply.status == 200
-    pending = await (await site.get("/webhooks/rest/messages?sender=carol")).json()
-    texts = [m["text"] for m in pending]
+    waiting = await pending(site, "carol")
+    texts = [m["text"] for m in waiting]
     assert "请发订单号" in texts
     assert "warranty ok" not in texts
     await socket.close()
