@@ -56,7 +56,7 @@ from tests.fakes import telegram as fake_telegram  # noqa: E402
 from tests.fakes.flaky_llm import FlakyOpenAIServer  # noqa: E402
 from tests.fakes.telegram import ApiCall, FakeTelegram, message_update  # noqa: E402
 from tests.system.clients import transcript  # noqa: E402
-from tests.system.cluster import ChromaServer, Cluster, Worker, shared_env  # noqa: E402
+from tests.system.cluster import API_TOKEN, AUTH, ChromaServer, Cluster, Worker, shared_env  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 EVAL = Path(os.environ.get("KEFU_EVAL_DIR", "/work/shared/eval"))
@@ -145,6 +145,7 @@ async def send_rest(run: Run, message: Message) -> None:
             async with run.http.post(
                 f"{worker.url}/webhooks/rest/webhook",
                 json=body,
+                headers=AUTH,
                 timeout=aiohttp.ClientTimeout(total=60),
             ) as response:
                 if response.status == 200:
@@ -433,6 +434,7 @@ async def sqlite_latency(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "KEFU_RATE_LIMIT_PER_MINUTE": "0",
         "KEFU_LOGGING__LEVEL": "WARNING",
         "KEFU_LLM__BACKEND": "none",
+        "KEFU_WEB__API_TOKEN": API_TOKEN,
     }
     cluster = Cluster(tmp / "sqlite", env)
     try:

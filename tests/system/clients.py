@@ -18,7 +18,7 @@ from core.events import EventKind
 from core.storage import ConversationStore, Database
 from core.types import ConversationKey
 from tests.fakes.telegram import FakeTelegram
-from tests.system.cluster import ROOT, Worker
+from tests.system.cluster import AUTH, ROOT, Worker
 
 
 async def transcript(database_url: str, key: ConversationKey) -> list[tuple[str, str]]:
@@ -132,7 +132,9 @@ class WebCustomer:
         self._reader: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        self._socket = await self._http.ws_connect(f"{self.worker.url}/ws?sender={self.sender}")
+        self._socket = await self._http.ws_connect(
+            f"{self.worker.url}/ws?sender={self.sender}", headers=AUTH
+        )
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:

@@ -35,6 +35,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SESSION_SECRET = "system-test-session-secret-0123456789abcdef"
+API_TOKEN = "system-test-rest-api-token-0123456789"
+"""``web.api_token``: server-to-server REST and web chat that name their own ``sender``."""
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 READY_TIMEOUT_S = 90.0
 CHROMA_RUN = (str(VENV_BIN / "chroma"), "run", "--host", "127.0.0.1")
 KEFU_SERVE = (sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1")
@@ -128,6 +131,7 @@ def shared_env(
         "KEFU_STORAGE__DATABASE_URL": database_url,
         "KEFU_KNOWLEDGE__EMBEDDER": embedder,
         "KEFU_HANDOFF__SESSION_SECRET": SESSION_SECRET,
+        "KEFU_WEB__API_TOKEN": API_TOKEN,
         "KEFU_HANDOFF__HOURS__ALWAYS_OPEN": "true",
         "KEFU_RATE_LIMIT_PER_MINUTE": "0",
         "KEFU_LOGGING__LEVEL": "INFO",
@@ -271,6 +275,7 @@ class Worker:
         async with http.post(
             f"{self.url}/webhooks/rest/webhook",
             json=body,
+            headers=AUTH,
             timeout=aiohttp.ClientTimeout(total=timeout_s),
         ) as response:
             payload = await response.json(content_type=None)

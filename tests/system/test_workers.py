@@ -88,16 +88,24 @@ async def test_faq_added_on_a_is_answered_by_b_and_survives_b_reload(
     cluster: Cluster, http: aiohttp.ClientSession
 ) -> None:
     a, b = await cluster.start(2)
-    question, answer = "Can I engrave my phone case?", "Yes: laser engraving costs 30 yuan."
+    question = "When does the Shanghai showroom open on public holidays?"
+    answer = "On public holidays the Shanghai showroom opens from 10:00 to 18:00."
     added = await a.say(http, ADMIN, f"/kb add {question} | {answer}")
     assert added, "the admin command got no reply"
+    assert texts(await a.say(http, "jo", question)) == [answer]  # A itself knows it at once
 
     asked = itertools.count()
 
-    async def b_knows() -> bool:  # a new customer each time: repeated misses would escalate
-        return texts(await b.say(http, f"kim-{next(asked)}", question)) == [answer]
+    last: list[str] = []
 
-    await wait_until(b_knows, 10.0, "worker B answering the FAQ added on A", interval_s=0.5)
+    async def b_knows() -> bool:  # a new customer each time: repeated misses would escalate
+        last[:] = texts(await b.say(http, f"kim-{next(asked)}", question))
+        return last == [answer]
+
+    try:
+        await wait_until(b_knows, 10.0, "worker B answering the FAQ added on A", interval_s=0.5)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; B's last answer: {last}") from None
 
     await b.say(http, ADMIN, "/kb reload")
     await asyncio.sleep(3.0)  # the reload runs in the background; its report goes to the admin
