@@ -43,6 +43,15 @@ _EN_OWN_ORDER = re.compile(
     rf"arriv\w*|shown up|show up|come)\b",
     re.IGNORECASE,
 )
+# "我要退款" / "I want a refund": the customer asks to act on an order of theirs (which one is
+# asked next), not about the rules ("退款多久到账").
+_OWN_REFUND = re.compile(
+    r"^\s*(我|俺)?(现在)?(要|想|想要|需要|申请|帮我|给我)(办理?)?(一下)?(退款|退货|退钱|退掉)"
+    r"[\s!！。.~～]*$|"
+    r"\bi(?:'d| would)? (want|like|need|wish) (a refund|to (return|refund)|my money back)\b|"
+    r"\bi'd like (a refund|to return)\b",
+    re.IGNORECASE,
+)
 COMPLAINT_TONE = -0.3
 """A message this negative may be a complaint without saying so."""
 _COMPLAINT = re.compile(
@@ -79,6 +88,8 @@ def asks_about_own_order(text: str, language: Language) -> bool:
     """Is this a status question about one of the customer's own orders ("我买的东西到哪了",
     "where's my parcel"), rather than a question about the rules ("how long after my order
     arrives can I return it")?"""
+    if _OWN_REFUND.search(text):
+        return True
     if language == "zh":
         return bool(_ZH_OWN_ORDER.search(text))
     if not _EN_OWN_ORDER.search(text):

@@ -9,7 +9,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.server import Gate
 
-
 NAME = web.AppKey("name", str)
 
 
