@@ -236,9 +236,6 @@ class Kefu:
             await self._upkeep.start_adapter(adapter)
         await self.handoff.start()
 
-    async def start_adapters(self) -> None:
-        await self.start()
-
     async def drain(self, grace_s: float) -> None:
         """Stops taking messages, finishes the turns in flight and sends what is due, within
         ``grace_s`` seconds."""

@@ -14,17 +14,6 @@ MessageHandler = Callable[[IncomingMessage], Awaitable[Sequence[OutgoingMessage]
 """The pipeline as adapters see it: one customer message in, the bot's replies out."""
 
 
-class StreamingHandler(Protocol):
-    """The pipeline for channels that can show an answer while it is generated."""
-
-    def __call__(
-        self, message: IncomingMessage, *, stream: StreamSink | None = None
-    ) -> Awaitable[Sequence[OutgoingMessage]]:
-        """Like :data:`MessageHandler`; ``stream`` gets the generated answer's pieces and the
-        first reply returned is the final answer that replaces them."""
-        ...
-
-
 class Runner(Protocol):
     """The conversation runner as adapters see it: they hand it messages, nothing else.
 

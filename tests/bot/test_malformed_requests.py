@@ -366,7 +366,7 @@ async def hostile(tmp_path: Path, hashing_index: Path) -> AsyncIterator[Hostile]
     )
     settings.handoff.hours.always_open = True
     kefu = await Kefu.create(settings, configure_logs=False)
-    await kefu.start_adapters()
+    await kefu.start()
     await kefu.handoff.agents.add("alice", password=PASSWORD)
     async with TestClient(TestServer(kefu.web_app())) as client:
         [queued] = await rest(client, "carol", "转人工")
