@@ -158,6 +158,12 @@ class KnowledgeSettings(BaseModel):
         description="Each BM25 hit's RRF weight is scaled by (share of the question's words it "
         "contains) ** this; 0 gives plain RRF.",
     )
+    phrasing_offset: float = Field(
+        default=0.04,
+        description="FAQ alternatives (相似问) are matched question to question; "
+        "that cosine counts this much less than a question-to-passage one (two questions embed "
+        "closer than a question and its answer).",
+    )
     calibration_weights: tuple[float, float, float] | None = Field(
         default=None,
         description="[bias, dense, lexical] of the relevance score for an embedder without "

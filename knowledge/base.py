@@ -122,6 +122,7 @@ class KnowledgeBase:
                 bm25=settings.bm25_weight,
                 bm25_coverage_exponent=settings.bm25_coverage_exponent,
                 candidates=settings.candidates,
+                phrasing_offset=settings.phrasing_offset,
             ),
             mode=settings.retrieval_mode,
             reranker=reranker,
@@ -166,6 +167,8 @@ class KnowledgeBase:
         with kb._write_lock, state.writing():
             import_data_dir_files(state, data_dir)
         kb.refresh_if_changed()
+        with kb._write_lock, state.writing():
+            kb._indexer.backfill_phrasings(list(store.scan()))
         log.info("kb.opened", collection=store.name, chunks=len(kb._lexical))
         return kb
 

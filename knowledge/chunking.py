@@ -61,6 +61,11 @@ class Chunk:
             return ()
         return (self.question, *(self.alternatives or "").splitlines())
 
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The FAQ's alternative phrasings (相似问), matched question to question."""
+        return tuple(line for line in (self.alternatives or "").splitlines() if line.strip())
+
     def search_text(self) -> str:
         """What is embedded and BM25-indexed: a document chunk with its title and section as
         context; an FAQ entry as question and answer (its category only added noise)."""

@@ -8,7 +8,7 @@ rebuilds its lexical index (when :attr:`Applied.changed`) and commits the manife
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +150,7 @@ class Indexer:
         to_embed = [c for c in new_chunks if c.chunk_id not in stored]
         vectors = embed_or_raise(self._embedder.embed_passages, [c.search_text() for c in to_embed])
         self._store.upsert(to_embed, vectors)
+        self.write_phrasings(to_embed)
         stale: list[str] = []
         for source, chunks in changed.items():
             keep = {c.chunk_id for c in chunks}
@@ -158,3 +159,20 @@ class Indexer:
             stale.extend(indexed.get(source, ()))
         self._store.delete(stale)
         return len(to_embed), bool(new_chunks or stale)
+
+    def write_phrasings(self, chunks: Sequence[Chunk]) -> int:
+        """Embeds the alternative phrasings of the FAQ chunks among ``chunks`` as queries and
+        stores them; returns how many were written."""
+        faqs = [chunk for chunk in chunks if chunk.phrasings]
+        texts = [text for chunk in faqs for text in chunk.phrasings]
+        if texts:
+            self._store.upsert_phrasings(faqs, embed_or_raise(self._embedder.embed_queries, texts))
+        return len(texts)
+
+    def backfill_phrasings(self, chunks: Sequence[Chunk]) -> int:
+        """Stores the phrasings of stored FAQ chunks that have none (an index written before
+        phrasings were indexed); returns how many were written."""
+        written = self.write_phrasings(self._store.without_phrasings(chunks))
+        if written:
+            log.info("kb.phrasings.backfilled", phrasings=written)
+        return written

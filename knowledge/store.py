@@ -1,5 +1,10 @@
 """The ChromaDB side of the knowledge base: vectors, texts and metadata of every chunk.
 
+Beside the chunks, a companion collection (``<name>-questions``) holds one vector per
+alternative phrasing of an FAQ (相似问) embedded as a *query*: customers' questions are matched
+against the other ways the FAQ is asked, question to question, as well as against the whole
+entry (see :mod:`knowledge.retrieval`).
+
 Embedded ``PersistentClient`` under the data folder by default, ``HttpClient`` when
 ``chroma_url`` is set. We always pass our own embeddings (Chroma's default embedder downloads a
 model) and use cosine space. Every Chroma failure surfaces as :class:`VectorStoreError`.
@@ -19,7 +24,7 @@ import structlog
 from numpy.typing import NDArray
 
 from core.errors import VectorStoreError
-from knowledge.chunking import Chunk
+from knowledge.chunking import Chunk, MetadataValue
 
 log = structlog.get_logger(__name__)
 
@@ -76,8 +81,21 @@ def make_client(chroma_url: str | None, data_dir: Path) -> Any:
         return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
 
 
+def open_collection(client: Any, name: str) -> Any:
+    """A cosine-space collection that takes our own embeddings."""
+    with chroma_errors(f"open collection {name}"):
+        return client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+
+def phrasing_id(chunk_id: str, index: int) -> str:
+    """The question-collection id of an FAQ chunk's ``index``-th phrasing."""
+    return f"{chunk_id}#q{index}"
+
+
 class ChunkStore:
-    """One Chroma collection of chunks.
+    """One Chroma collection of chunks, and its companion collection of FAQ phrasings.
 
     Args:
         client: A Chroma client (see :func:`make_client`).
@@ -87,12 +105,9 @@ class ChunkStore:
     def __init__(self, client: Any, name: str) -> None:
         self.name = name
         self._client = client
-        with chroma_errors(f"open collection {name}"):
-            self._collection = client.get_or_create_collection(
-                name,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+        self._collection = open_collection(client, name)
+        self._questions = open_collection(client, f"{name}-questions")
+        with chroma_errors("read the batch size"):
             self._batch = int(client.get_max_batch_size())
 
     def close(self) -> None:
@@ -125,9 +140,49 @@ class ChunkStore:
                 )
 
     def delete(self, ids: Sequence[str]) -> None:
+        """Deletes chunks and their phrasings."""
         for start in range(0, len(ids), self._batch):
+            part = list(ids[start : start + self._batch])
             with chroma_errors("delete chunks"):
-                self._collection.delete(ids=list(ids[start : start + self._batch]))
+                self._collection.delete(ids=part)
+                self._questions.delete(where={"chunk_id": {"$in": part}})
+
+    def upsert_phrasings(self, chunks: Sequence[Chunk], embeddings: NDArray[np.float32]) -> None:
+        """Writes the phrasing vectors of FAQ chunks: ``embeddings`` has one row per phrasing,
+        in the order of ``chunk.phrasings`` for each chunk in turn."""
+        rows: list[tuple[str, str, dict[str, MetadataValue]]] = []
+        for chunk in chunks:
+            meta = {key: value for key, value in chunk.metadata().items() if key in FILTER_FIELDS}
+            meta["chunk_id"] = chunk.chunk_id
+            rows.extend(
+                (phrasing_id(chunk.chunk_id, i), text, meta)
+                for i, text in enumerate(chunk.phrasings)
+            )
+        if len(rows) != len(embeddings):
+            raise ValueError(f"{len(rows)} phrasings but {len(embeddings)} vectors")
+        for start in range(0, len(rows), self._batch):
+            part = rows[start : start + self._batch]
+            with chroma_errors("write FAQ phrasings"):
+                self._questions.upsert(
+                    ids=[row[0] for row in part],
+                    embeddings=embeddings[start : start + len(part)],
+                    documents=[row[1] for row in part],
+                    metadatas=[row[2] for row in part],  # type: ignore[misc]
+                )
+
+    def without_phrasings(self, chunks: Sequence[Chunk]) -> list[Chunk]:
+        """The FAQ chunks among ``chunks`` whose phrasings are not stored (indexes written
+        before phrasings were, or a write that stopped half way)."""
+        faqs = [chunk for chunk in chunks if chunk.phrasings]
+        found: set[str] = set()
+        for start in range(0, len(faqs), self._batch):
+            part = [
+                phrasing_id(c.chunk_id, len(c.phrasings) - 1)
+                for c in faqs[start : start + self._batch]
+            ]
+            with chroma_errors("look up FAQ phrasings"):
+                found.update(self._questions.get(ids=part, include=[])["ids"])
+        return [c for c in faqs if phrasing_id(c.chunk_id, len(c.phrasings) - 1) not in found]
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored."""
@@ -191,3 +246,27 @@ class ChunkStore:
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
         return [(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(ids, distances, strict=True)]
+
+    def query_phrasings(
+        self, vector: NDArray[np.float32], n: int, filters: Mapping[str, str] | None = None
+    ) -> dict[str, float]:
+        """FAQ chunks whose phrasings are nearest to ``vector`` (a query vector):
+        ``chunk_id -> cosine`` of the closest phrasing."""
+        with chroma_errors("search FAQ phrasings"):
+            total = self._questions.count()
+            if total == 0:
+                return {}
+            result = self._questions.query(
+                query_embeddings=[vector],
+                n_results=min(n, total),
+                where=where_clause(filters),
+                include=["distances", "metadatas"],
+            )
+        best: dict[str, float] = {}
+        metadatas = (result["metadatas"] or [[]])[0]
+        distances = (result["distances"] or [[]])[0]
+        for meta, distance in zip(metadatas, distances, strict=True):
+            chunk_id = str((meta or {}).get("chunk_id", ""))
+            if chunk_id and chunk_id not in best:  # best first: the first is the closest
+                best[chunk_id] = 1.0 - float(distance)
+        return best

@@ -34,6 +34,11 @@ class Passage:
     alternatives: tuple[str, ...] = ()
     """An FAQ's alternative phrasings of ``question``."""
 
+    @property
+    def questions(self) -> tuple[str, ...]:
+        """The FAQ question and its alternatives (empty for a document passage)."""
+        return (self.question, *self.alternatives) if self.question else ()
+
 
 @dataclass(slots=True, frozen=True)
 class IngestReport:
