@@ -242,9 +242,11 @@ class Pipeline:
         passages = await self._search(turn.text)
         previous = turn.session.last_user_question()
         best = max((p.score for p in passages), default=0.0)
-        if not previous or best >= self._thresholds.faq:
-            return passages, turn.text
         follow_up = is_follow_up(turn.text, turn.language)
+        # a follow-up ("平板呢") is read with the previous question even when it alone matches
+        # something well: alone it matches whatever entry mentions its one word
+        if not previous or (best >= self._thresholds.faq and not follow_up):
+            return passages, turn.text
         if self._llm is not None and (follow_up or best < self._thresholds.answer):
             # the model resolves "it"/"that one" the rules miss; it falls back to them itself
             query = await rewrite_question(

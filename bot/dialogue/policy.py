@@ -23,6 +23,9 @@ from knowledge.types import Passage
 LANGUAGE_MARGIN = 0.08
 """A hit in the customer's language wins over a slightly better one in the other language."""
 
+MATCH_MARGIN = 0.05
+"""Word-overlap (Jaccard) differences below this do not overrule the ranking."""
+
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])\s+")
 _WORD = re.compile(r"\w+")
 
@@ -78,11 +81,16 @@ def passage_language(passage: Passage) -> Language:
 
 
 def question_match(question: str, passage: Passage) -> float:
-    """How closely a curated FAQ question matches the customer's words (Jaccard, 0..1)."""
+    """How closely the customer's words match the FAQ's question or its closest alternative
+    (Jaccard, 0..1)."""
     if passage.kind != "faq" or not passage.question:
         return 0.0
-    asked, curated = _terms(question), _terms(passage.question)
-    return len(asked & curated) / len(asked | curated) if asked and curated else 0.0
+    asked = _terms(question)
+    return max(jaccard(asked, _terms(phrasing)) for phrasing in passage.questions)
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def pick_passage(question: str, passages: Sequence[Passage], language: Language) -> Passage | None:
@@ -97,7 +105,31 @@ def pick_passage(question: str, passages: Sequence[Passage], language: Language)
     best_score = max(p.score for p in passages)
     near = [p for p in passages if p.score >= best_score - LANGUAGE_MARGIN]
     in_language = [p for p in near if passage_language(p) == language] or near
-    return max(in_language, key=lambda p: (question_match(question, p), -p.rank))
+    matches = {p.chunk_id: question_match(question, p) for p in in_language}
+    closest = max(matches.values())
+    # a clearly closer wording wins; a hair's difference in word overlap leaves the ranking
+    tied = [p for p in in_language if matches[p.chunk_id] >= closest - MATCH_MARGIN]
+    return min(tied, key=lambda p: p.rank)
+
+
+def continued_passage(
+    question: str,
+    passages: Sequence[Passage],
+    answered_before: Collection[str],
+    thresholds: Thresholds,
+) -> Passage | None:
+    """For a follow-up, the passage the previous answer quoted, when it is still among the
+    relevant ones and mentions what the follow-up asks about ("平板呢" after "笔记本保修几年":
+    the warranty entry names tablets too); its sentences about that are the answer, rather
+    than another entry that the two questions together happen to resemble."""
+    for passage in passages:
+        if (
+            passage.chunk_id in answered_before
+            and passage.score >= thresholds.answer
+            and shares_a_term(question, passage.answer or passage.text)
+        ):
+            return passage
+    return None
 
 
 def decide_answer(
@@ -121,7 +153,9 @@ def decide_answer(
             (a follow-up read with the previous turn); what the answer must match.
     """
     asked = asked or question
-    best = pick_passage(question, passages, language)
+    best = continued_passage(question, passages, answered_before, thresholds) or pick_passage(
+        question, passages, language
+    )
     if best is None or best.score < thresholds.answer or foreign_subject(asked, passages):
         confidence = best.score if best else 0.0
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)
@@ -136,9 +170,17 @@ def decide_answer(
         return PolicyAnswer(AnswerKind.FAQ, best.answer, (cited,), best.score, best)
     limit = FOLLOW_UP_SENTENCES if follow_up else 3
     text = best_sentences(question, best.answer or best.text, limit)
-    if not follow_up and not shares_a_term(asked, text):
+    if not follow_up and not about_the_question(asked, best, text):
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=best.score)
     return PolicyAnswer(AnswerKind.PASSAGE, text, (citation_for(best, text),), best.score, best)
+
+
+def about_the_question(asked: str, passage: Passage, quote: str) -> bool:
+    """Is a quote from ``passage`` about what was asked: does it, or the way the FAQ entry is
+    asked (its question and alternatives), share a content word with the question?"""
+    return shares_a_term(asked, quote) or (
+        bool(passage.questions) and shares_a_term(asked, "\n".join(passage.questions))
+    )
 
 
 def split_sentences(text: str) -> list[str]:

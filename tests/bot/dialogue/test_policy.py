@@ -104,3 +104,60 @@ def test_best_sentences_keep_original_order() -> None:
     text = "Alpha is first. Shipping takes 3 days. Gamma is third. Returns take 7 days. Zeta."
     quoted = best_sentences("how many days for shipping and returns", text, limit=2)
     assert quoted == "Shipping takes 3 days. Returns take 7 days."
+
+
+def test_an_alternative_phrasing_picks_its_faq_among_near_equal_hits() -> None:
+    refund = dataclasses.replace(
+        faq(0.90, "zh", "1-3个工作日到账。", "refund"),
+        question="退款多久到账？",
+        alternatives=("钱啥时候退回来",),
+    )
+    invoice = dataclasses.replace(
+        faq(0.91, "zh", "在订单详情申请。", "invoice"), question="怎么开发票？"
+    )
+    assert pick_passage("钱啥时候能退回来", [invoice, refund], "zh") is refund
+
+
+def test_a_quote_is_about_the_question_when_the_entry_is_asked_that_way() -> None:
+    # "来得及退不" shares no word with the answer, but the entry's alternative asks it so
+    entry = dataclasses.replace(
+        faq(0.6, "zh", "自签收之日起7天内可以申请无理由退货。"),
+        question="支持7天无理由退货吗？",
+        alternatives=("收到货不喜欢还来得及退吗",),
+    )
+    answer = decide_answer("收到货第五天了，还来得及退不", "zh", [entry], THRESHOLDS)
+    assert answer.kind is AnswerKind.PASSAGE
+    assert "7天内" in answer.text
+    bare = dataclasses.replace(entry, alternatives=())
+    assert decide_answer("收到货第五天了，还来得及退不", "zh", [bare], THRESHOLDS).kind is (
+        AnswerKind.DONT_KNOW
+    )
+
+
+def test_a_follow_up_stays_with_the_entry_it_follows_when_that_entry_names_it() -> None:
+    periods = dataclasses.replace(
+        faq(0.6, "zh", "手机、平板保修1年。笔记本电脑保修2年。", "periods"),
+        question="保修期多久？",
+    )
+    claims = dataclasses.replace(
+        faq(0.95, "zh", "在我的订单里申请维修。", "claims"), question="平板坏了怎么报修？"
+    )
+    answer = decide_answer(
+        "平板呢",
+        "zh",
+        [claims, periods],
+        THRESHOLDS,
+        answered_before={"periods"},
+        asked="笔记本保修几年 平板呢",
+    )
+    assert answer.kind is AnswerKind.PASSAGE
+    assert answer.citations[0].chunk_id == "periods"
+    assert "1年" in answer.text
+    # a follow-up about something the previous entry does not mention moves on to its entry
+    exchange = dataclasses.replace(
+        faq(0.7, "zh", "签收后15天内可以换货。", "exchange"), question="多久内可以换货？"
+    )
+    moved = decide_answer(
+        "那换货呢", "zh", [exchange, periods], THRESHOLDS, answered_before={"periods"}
+    )
+    assert moved.citations[0].chunk_id == "exchange"
