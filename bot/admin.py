@@ -26,7 +26,7 @@ HELP = {
         "/kb stats — 知识库统计\n"
         "/kb search <问题> — 查看检索结果与分数\n"
         "/kb add <问题> | <答案> — 新增一条 FAQ，立即生效\n"
-        "/kb alias <条目编号或问题> | <相似问> — 给新增的 FAQ 加一个相似问法\n"
+        "/kb alias <条目编号或问题> | <相似问> — 给任一 FAQ 条目加一个相似问法\n"
         "/kb delete <来源或条目编号> — 删除某个来源的全部内容，或一条新增的 FAQ（added-…）\n"
         "/help — 显示本帮助"
     ),
@@ -36,7 +36,7 @@ HELP = {
         "/kb stats — knowledge base statistics\n"
         "/kb search <question> — top hits with scores and sources\n"
         "/kb add <question> | <answer> — add an FAQ entry, live at once\n"
-        "/kb alias <id or question> | <phrasing> — another way to ask an added FAQ entry\n"
+        "/kb alias <id or question> | <phrasing> — another way to ask any FAQ entry\n"
         "/kb delete <source or id> — delete one source, or one added FAQ entry (added-…)\n"
         "/help — this help"
     ),
@@ -201,7 +201,7 @@ class AdminCommands:
             return pick(
                 language,
                 "用法：/kb alias <条目编号或问题> | <相似问>",
-                "Usage: /kb alias <added-… id or question> | <another way to ask it>",
+                "Usage: /kb alias <entry id or question> | <another way to ask it>",
             )
         faq_id = await asyncio.to_thread(self._kb.add_alternative, entry.strip(), phrasing.strip())
         log.info("kb.faq_alias_added", faq_id=faq_id, by=key.as_str())

@@ -26,13 +26,14 @@ from pathlib import Path
 
 import structlog
 
-from core.errors import KnowledgeError
+from core.errors import InputError, KnowledgeError
 from core.settings import KnowledgeSettings
 from knowledge.calibration import calibration_for
 from knowledge.chunking import Chunker
 from knowledge.embeddings import Embedder, make_embedder
-from knowledge.indexing import Applied, Indexer
+from knowledge.indexing import Applied, Indexer, learned_key
 from knowledge.lexical import ChunkFields, LexicalIndex, TokenCache
+from knowledge.loaders.faq import question_key
 from knowledge.retrieval import (
     CrossEncoderReranker,
     FusionWeights,
@@ -42,7 +43,12 @@ from knowledge.retrieval import (
 )
 from knowledge.sources import ChangePlan, plan_ingest, plan_reload
 from knowledge.state import ADDITIONS_SOURCE, KnowledgeState
-from knowledge.state.additions import ADDITION_PREFIX, new_addition, with_alternative
+from knowledge.state.additions import (
+    ADDITION_PREFIX,
+    is_addition,
+    new_addition,
+    with_alternative,
+)
 from knowledge.state.legacy import import_data_dir_files
 from knowledge.store import ChunkStore, make_client
 from knowledge.types import IngestReport, KBStats, Passage, SourceDetails
@@ -101,6 +107,7 @@ class KnowledgeBase:
             Chunker(settings.chunk_size, settings.chunk_overlap),
             int(settings.max_file_mb * 1_048_576),
             state.host,
+            state.learned_phrasings,
         )
         self._tokens = TokenCache(data_dir / "lexical" / f"{store.name}.npz")
         self._tokens.load()
@@ -349,20 +356,29 @@ class KnowledgeBase:
             raise KnowledgeError(f"FAQ saved but not indexed: {report.failed[ADDITIONS_SOURCE]}")
         return addition.id
 
-    def add_alternative(self, entry: str, phrasing: str) -> str:
-        """Adds another way of asking (相似问) to an FAQ addition, matched like its question.
+    def add_alternative(self, entry: str, phrasing: str, origin: str = "alias") -> str:
+        """Adds another way of asking (相似问) to an FAQ entry, matched like its alternatives.
+
+        An entry added by hand (``/kb add``) keeps it with the entry; an entry from a file
+        keeps it in the database as a learned phrasing, matched until the entry is gone and
+        again after the file is re-indexed.
 
         Args:
-            entry: The addition's id (``added-...``) or its question.
+            entry: The entry's id (``added-...``, an FAQ row's id) or its question.
             phrasing: The alternative phrasing.
+            origin: Who taught it: ``alias`` (an admin) or ``review`` (an approved candidate).
 
         Returns:
             The entry's id.
 
         Raises:
-            InputError: Empty phrasing, or no such addition.
+            InputError: Empty phrasing, or no such entry.
             KnowledgeError: Saved but not indexed; a reload retries.
         """
+        if not phrasing.strip():
+            raise InputError("an alternative phrasing cannot be empty")
+        if not is_addition(self._state.additions(), entry):
+            return self._learn_phrasing(entry, phrasing.strip(), origin)
         updated: list[str] = []
 
         def plan() -> ChangePlan:
@@ -375,6 +391,24 @@ class KnowledgeBase:
         if ADDITIONS_SOURCE in report.failed:
             raise KnowledgeError(f"saved but not indexed: {report.failed[ADDITIONS_SOURCE]}")
         return updated[0]
+
+    def _learn_phrasing(self, entry: str, phrasing: str, origin: str) -> str:
+        """Saves a phrasing for an FAQ entry from a file and indexes it at once."""
+        key = question_key(entry)
+        with self._write_lock, self._state.writing():
+            chunks = [
+                chunk
+                for chunk in self._store.scan()
+                if chunk.kind == "faq"
+                and (chunk.doc_id == entry.strip() or question_key(chunk.question or "") == key)
+            ]
+            if not chunks:
+                raise InputError(f"no FAQ entry {entry.strip()!r} (use its id or question)")
+            faq_id = learned_key(chunks[0])
+            if self._state.save_phrasing(faq_id, phrasing, origin):
+                self._indexer.write_phrasings([(chunk, [phrasing]) for chunk in chunks])
+            log.info("kb.phrasing.learned", faq_id=faq_id, origin=origin)
+        return faq_id
 
     def delete_source(self, source: str) -> int:
         """Removes every chunk of ``source`` (a source name, or one FAQ addition's id);

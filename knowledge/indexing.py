@@ -21,7 +21,7 @@ from knowledge.loaders import LoadedSource, load_source
 from knowledge.manifest import SourceEntry, file_sha256
 from knowledge.sources import ChangePlan
 from knowledge.state.additions import ADDITIONS_SOURCE, additions_digest, additions_source
-from knowledge.store import ChunkStore
+from knowledge.store import ChunkStore, Phrasings
 from knowledge.types import IngestReport
 
 log = structlog.get_logger(__name__)
@@ -41,6 +41,11 @@ class Applied:
     """Whether Chroma changed (chunks written or deleted, or a source dropped)."""
 
 
+def learned_key(chunk: Chunk) -> str:
+    """What learned phrasings of an FAQ chunk are filed under: its id, else its question."""
+    return chunk.doc_id or chunk.question or chunk.chunk_id
+
+
 class Indexer:
     """Applies change plans to one Chroma collection.
 
@@ -50,16 +55,25 @@ class Indexer:
         chunker: Splits loaded sources.
         max_bytes: Largest source file accepted.
         host: This machine's name, recorded with each file it indexed.
+        learned: Phrasings learned for FAQ entries since they were written (faq id ->
+            phrasings), read when phrasings are written.
     """
 
     def __init__(
-        self, store: ChunkStore, embedder: Embedder, chunker: Chunker, max_bytes: int, host: str
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        max_bytes: int,
+        host: str,
+        learned: Callable[[], Mapping[str, Sequence[str]]] = dict,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._chunker = chunker
         self._max_bytes = max_bytes
         self._host = host
+        self._learned = learned
 
     def apply(
         self,
@@ -150,7 +164,7 @@ class Indexer:
         to_embed = [c for c in new_chunks if c.chunk_id not in stored]
         vectors = embed_or_raise(self._embedder.embed_passages, [c.search_text() for c in to_embed])
         self._store.upsert(to_embed, vectors)
-        self.write_phrasings(to_embed)
+        self.write_phrasings(self.phrasings(to_embed))
         stale: list[str] = []
         for source, chunks in changed.items():
             keep = {c.chunk_id for c in chunks}
@@ -160,19 +174,32 @@ class Indexer:
         self._store.delete(stale)
         return len(to_embed), bool(new_chunks or stale)
 
-    def write_phrasings(self, chunks: Sequence[Chunk]) -> int:
-        """Embeds the alternative phrasings of the FAQ chunks among ``chunks`` as queries and
-        stores them; returns how many were written."""
-        faqs = [chunk for chunk in chunks if chunk.phrasings]
-        texts = [text for chunk in faqs for text in chunk.phrasings]
+    def phrasings(self, chunks: Sequence[Chunk]) -> Phrasings:
+        """The FAQ chunks among ``chunks`` with the phrasings to match each by: the entry's own
+        alternatives and those learned since (``learned``)."""
+        learned = self._learned()
+        found = []
+        for chunk in chunks:
+            if chunk.kind != "faq":
+                continue
+            texts = (*chunk.phrasings, *learned.get(learned_key(chunk), ()))
+            unique = list(dict.fromkeys(t.strip() for t in texts if t.strip()))
+            if unique:
+                found.append((chunk, unique))
+        return found
+
+    def write_phrasings(self, phrasings: Phrasings) -> int:
+        """Embeds phrasings as queries and stores them; returns how many were written."""
+        texts = [text for _, chunk_texts in phrasings for text in chunk_texts]
         if texts:
-            self._store.upsert_phrasings(faqs, embed_or_raise(self._embedder.embed_queries, texts))
+            vectors = embed_or_raise(self._embedder.embed_queries, texts)
+            self._store.upsert_phrasings(phrasings, vectors)
         return len(texts)
 
     def backfill_phrasings(self, chunks: Sequence[Chunk]) -> int:
-        """Stores the phrasings of stored FAQ chunks that have none (an index written before
-        phrasings were indexed); returns how many were written."""
-        written = self.write_phrasings(self._store.without_phrasings(chunks))
+        """Stores the phrasings of stored FAQ chunks that are missing (an index written before
+        phrasings were, or one learned by another process); returns how many were written."""
+        written = self.write_phrasings(self._store.missing_phrasings(self.phrasings(chunks)))
         if written:
             log.info("kb.phrasings.backfilled", phrasings=written)
         return written

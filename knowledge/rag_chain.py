@@ -61,6 +61,8 @@ class GroundedAnswer:
                 section=passages[i].section,
                 chunk_id=passages[i].chunk_id,
                 score=passages[i].score,
+                doc_id=passages[i].doc_id,
+                kind=passages[i].kind,
             )
             for i in self.cited_indices
         )

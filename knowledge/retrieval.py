@@ -25,6 +25,7 @@ so thresholds mean the same for every query.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -73,6 +74,8 @@ class Rankings:
     """Coverage of the question by each BM25 candidate."""
     phrasing: dict[str, float] = field(default_factory=dict)
     """Question-to-question similarity (offset applied) of the FAQ candidates."""
+    phrasing_text: dict[str, str] = field(default_factory=dict)
+    """The phrasing of each FAQ candidate closest to the question."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -113,6 +116,16 @@ def best_of(
     for chunk_id, cosine in phrasing.items():
         best[chunk_id] = max(best.get(chunk_id, cosine), cosine)
     return sorted(best.items(), key=lambda item: -item[1])
+
+
+def with_phrasing(chunk: Chunk, phrasing: str | None) -> Chunk:
+    """``chunk`` with the phrasing that matched the question among its alternatives (one
+    learned after the entry was written is not in the chunk's own text), so the answer policy
+    sees the way of asking that found it."""
+    if not phrasing or phrasing in chunk.questions:
+        return chunk
+    alternatives = "\n".join((*chunk.phrasings, phrasing))
+    return dataclasses.replace(chunk, alternatives=alternatives)
 
 
 def check_filters(filters: Mapping[str, str] | None) -> None:
@@ -240,6 +253,7 @@ class HybridRetriever:
         lexical = lexical or self._lexical()
         dense: list[tuple[str, float]] = []
         phrasing: dict[str, float] = {}
+        phrasing_text: dict[str, str] = {}
         if mode != "bm25":
             vector = self.query_vectors.vector(query)
             dense = self._store.query(vector, n, filters)
@@ -247,7 +261,8 @@ class HybridRetriever:
                 offset = self.weights.phrasing_offset
                 # an entry has several phrasings: ask for more to fill n entries
                 found = self._store.query_phrasings(vector, n * 3, filters)
-                phrasing = {chunk_id: cosine - offset for chunk_id, cosine in found.items()}
+                phrasing = {chunk_id: cosine - offset for chunk_id, (cosine, _) in found.items()}
+                phrasing_text = {chunk_id: text for chunk_id, (_, text) in found.items()}
                 dense = best_of(dense, phrasing)[:n]
         bm25: list[tuple[str, float]] = []
         coverage: dict[str, float] = {}
@@ -255,7 +270,7 @@ class HybridRetriever:
             tokens = tokenize(query)
             bm25 = lexical.search(tokens, n, filters)
             coverage = {chunk_id: lexical.coverage(tokens, chunk_id) for chunk_id, _ in bm25}
-        return Rankings(dense, bm25, coverage, phrasing)
+        return Rankings(dense, bm25, coverage, phrasing, phrasing_text)
 
     def fuse(self, rankings: Rankings) -> list[tuple[str, float]]:
         """Reciprocal rank fusion of the two candidate lists (see the module docstring)."""
@@ -306,6 +321,7 @@ class HybridRetriever:
         hits = []
         for chunk_id, value in pool[:k]:
             item = stored[chunk_id]
+            chunk = with_phrasing(item.chunk, rankings.phrasing_text.get(chunk_id))
             cosine = max(
                 float(np.dot(item.embedding, vector)), rankings.phrasing.get(chunk_id, -1.0)
             )
@@ -314,7 +330,7 @@ class HybridRetriever:
                 coverage = lexical.coverage(tokens, chunk_id)
             hits.append(
                 Hit(
-                    chunk=item.chunk,
+                    chunk=chunk,
                     score=self._calibration.score(cosine, coverage),
                     cosine=cosine,
                     coverage=coverage,

@@ -13,6 +13,7 @@ model) and use cosine space. Every Chroma failure surfaces as :class:`VectorStor
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,9 +90,13 @@ def open_collection(client: Any, name: str) -> Any:
         )
 
 
-def phrasing_id(chunk_id: str, index: int) -> str:
-    """The question-collection id of an FAQ chunk's ``index``-th phrasing."""
-    return f"{chunk_id}#q{index}"
+def phrasing_id(chunk_id: str, phrasing: str) -> str:
+    """The question-collection id of one phrasing of an FAQ chunk (stable for the wording)."""
+    return f"{chunk_id}#{hashlib.sha1(phrasing.encode('utf-8')).hexdigest()[:16]}"
+
+
+Phrasings = Sequence[tuple[Chunk, Sequence[str]]]
+"""FAQ chunks, each with the phrasings to match it by."""
 
 
 class ChunkStore:
@@ -147,17 +152,13 @@ class ChunkStore:
                 self._collection.delete(ids=part)
                 self._questions.delete(where={"chunk_id": {"$in": part}})
 
-    def upsert_phrasings(self, chunks: Sequence[Chunk], embeddings: NDArray[np.float32]) -> None:
-        """Writes the phrasing vectors of FAQ chunks: ``embeddings`` has one row per phrasing,
-        in the order of ``chunk.phrasings`` for each chunk in turn."""
+    def upsert_phrasings(self, phrasings: Phrasings, embeddings: NDArray[np.float32]) -> None:
+        """Writes phrasing vectors: ``embeddings`` has one row per phrasing, in order."""
         rows: list[tuple[str, str, dict[str, MetadataValue]]] = []
-        for chunk in chunks:
+        for chunk, texts in phrasings:
             meta = {key: value for key, value in chunk.metadata().items() if key in FILTER_FIELDS}
             meta["chunk_id"] = chunk.chunk_id
-            rows.extend(
-                (phrasing_id(chunk.chunk_id, i), text, meta)
-                for i, text in enumerate(chunk.phrasings)
-            )
+            rows.extend((phrasing_id(chunk.chunk_id, text), text, meta) for text in texts)
         if len(rows) != len(embeddings):
             raise ValueError(f"{len(rows)} phrasings but {len(embeddings)} vectors")
         for start in range(0, len(rows), self._batch):
@@ -170,19 +171,20 @@ class ChunkStore:
                     metadatas=[row[2] for row in part],  # type: ignore[misc]
                 )
 
-    def without_phrasings(self, chunks: Sequence[Chunk]) -> list[Chunk]:
-        """The FAQ chunks among ``chunks`` whose phrasings are not stored (indexes written
-        before phrasings were, or a write that stopped half way)."""
-        faqs = [chunk for chunk in chunks if chunk.phrasings]
+    def missing_phrasings(self, phrasings: Phrasings) -> list[tuple[Chunk, list[str]]]:
+        """Of ``phrasings``, those not stored yet (an index written before phrasings were, a
+        phrasing learned since, or a write that stopped half way)."""
+        wanted = [(chunk, text) for chunk, texts in phrasings for text in texts]
         found: set[str] = set()
-        for start in range(0, len(faqs), self._batch):
-            part = [
-                phrasing_id(c.chunk_id, len(c.phrasings) - 1)
-                for c in faqs[start : start + self._batch]
-            ]
+        for start in range(0, len(wanted), self._batch):
+            ids = [phrasing_id(c.chunk_id, text) for c, text in wanted[start : start + self._batch]]
             with chroma_errors("look up FAQ phrasings"):
-                found.update(self._questions.get(ids=part, include=[])["ids"])
-        return [c for c in faqs if phrasing_id(c.chunk_id, len(c.phrasings) - 1) not in found]
+                found.update(self._questions.get(ids=ids, include=[])["ids"])
+        missing: dict[str, tuple[Chunk, list[str]]] = {}
+        for chunk, text in wanted:
+            if phrasing_id(chunk.chunk_id, text) not in found:
+                missing.setdefault(chunk.chunk_id, (chunk, []))[1].append(text)
+        return list(missing.values())
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored."""
@@ -249,9 +251,9 @@ class ChunkStore:
 
     def query_phrasings(
         self, vector: NDArray[np.float32], n: int, filters: Mapping[str, str] | None = None
-    ) -> dict[str, float]:
+    ) -> dict[str, tuple[float, str]]:
         """FAQ chunks whose phrasings are nearest to ``vector`` (a query vector):
-        ``chunk_id -> cosine`` of the closest phrasing."""
+        ``chunk_id -> (cosine, text)`` of the closest phrasing."""
         with chroma_errors("search FAQ phrasings"):
             total = self._questions.count()
             if total == 0:
@@ -260,13 +262,14 @@ class ChunkStore:
                 query_embeddings=[vector],
                 n_results=min(n, total),
                 where=where_clause(filters),
-                include=["distances", "metadatas"],
+                include=["distances", "metadatas", "documents"],
             )
-        best: dict[str, float] = {}
+        best: dict[str, tuple[float, str]] = {}
         metadatas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        for meta, distance in zip(metadatas, distances, strict=True):
+        documents = (result["documents"] or [[]])[0]
+        for meta, distance, text in zip(metadatas, distances, documents, strict=True):
             chunk_id = str((meta or {}).get("chunk_id", ""))
             if chunk_id and chunk_id not in best:  # best first: the first is the closest
-                best[chunk_id] = 1.0 - float(distance)
+                best[chunk_id] = (1.0 - float(distance), text or "")
         return best

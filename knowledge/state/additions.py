@@ -47,6 +47,12 @@ def new_addition(question: str, answer: str, category: str | None = None) -> Add
     )
 
 
+def is_addition(additions: Sequence[Addition], entry: str) -> bool:
+    """Does ``entry`` (an id or a question) name one of ``additions``?"""
+    key = question_key(entry)
+    return any(entry.strip() == a.id or question_key(a.question) == key for a in additions)
+
+
 def with_alternative(additions: Sequence[Addition], entry: str, phrasing: str) -> Addition:
     """The addition ``entry`` names (its id, or its question) with ``phrasing`` among its
     alternatives (unchanged when it is already one of its phrasings).

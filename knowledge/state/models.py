@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.storage.models import Base, JSONDocument
@@ -67,4 +67,24 @@ class KnowledgeAddition(Base):
     """Set by ``/kb delete``; a deleted entry is kept for the record and never indexed."""
 
 
-KNOWLEDGE_TABLES = frozenset({"kb_generation", "kb_sources", "kb_additions"})
+class KnowledgePhrasing(Base):
+    """Another way of asking an FAQ entry (相似问) learned after the entry was written: an
+    agent's correction or a 👍-confirmed rephrasing approved in review, or ``/kb alias`` on an
+    entry from a file. Matched question to question like the entry's own alternatives; kept
+    across reloads and re-indexing of the file (migration ``0006_kb_phrasings``)."""
+
+    __tablename__ = "kb_phrasings"
+    __table_args__ = (UniqueConstraint("faq_id", "phrasing_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    faq_id: Mapped[str] = mapped_column(String(255), index=True)
+    """The entry's id (``doc_id``: an FAQ row's id, or ``added-...``)."""
+    phrasing: Mapped[str] = mapped_column(Text)
+    phrasing_key: Mapped[str] = mapped_column(String(64))
+    """sha1 of the normalised phrasing: the same wording is learned once."""
+    origin: Mapped[str] = mapped_column(String(32))
+    """``review`` (an approved candidate) or ``alias`` (``/kb alias``)."""
+    created_at: Mapped[datetime]
+
+
+KNOWLEDGE_TABLES = frozenset({"kb_generation", "kb_sources", "kb_additions", "kb_phrasings"})

@@ -8,6 +8,7 @@ index is a cache rebuilt from Chroma when the generation moves.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,9 +19,15 @@ from sqlalchemy import Connection, Engine, Table, delete, func, select, update
 
 from core.storage.db import storage_errors
 from core.storage.sync import create_sync_engine, ensure_migrated
+from knowledge.loaders.faq import question_key
 from knowledge.manifest import SourceEntry
 from knowledge.state.lock import WriterLock, writer_lock_for
-from knowledge.state.models import KnowledgeAddition, KnowledgeGeneration, KnowledgeSource
+from knowledge.state.models import (
+    KnowledgeAddition,
+    KnowledgeGeneration,
+    KnowledgePhrasing,
+    KnowledgeSource,
+)
 
 NOTIFY_CHANNEL = "kefu_knowledge"
 """On PostgreSQL every generation bump also sends ``NOTIFY kefu_knowledge, '<generation>'`` in
@@ -42,6 +49,7 @@ class Addition:
 GENERATIONS = cast(Table, KnowledgeGeneration.__table__)
 SOURCES = cast(Table, KnowledgeSource.__table__)
 ADDITIONS = cast(Table, KnowledgeAddition.__table__)
+PHRASINGS = cast(Table, KnowledgePhrasing.__table__)
 GENERATION = select(KnowledgeGeneration.generation).where(KnowledgeGeneration.id == 1)
 
 
@@ -72,7 +80,7 @@ class KnowledgeState:
             StorageError: the database is unusable.
         """
         engine = create_sync_engine(database_url)
-        ensure_migrated(engine, KnowledgeGeneration.__tablename__)
+        ensure_migrated(engine, KnowledgePhrasing.__tablename__)  # the newest knowledge table
         return cls(engine, collection)
 
     def close(self) -> None:
@@ -130,7 +138,37 @@ class KnowledgeState:
         with storage_errors("read the FAQ additions"), self._engine.connect() as db:
             return set(db.scalars(select(table.c.id)))
 
+    def learned_phrasings(self) -> dict[str, tuple[str, ...]]:
+        """Phrasings learned for FAQ entries after they were written: faq id -> phrasings,
+        oldest first."""
+        table = PHRASINGS
+        query = select(table.c.faq_id, table.c.phrasing).order_by(table.c.id)
+        with storage_errors("read the learned FAQ phrasings"), self._engine.connect() as db:
+            rows = db.execute(query).all()
+        learned: dict[str, list[str]] = {}
+        for row in rows:
+            learned.setdefault(row.faq_id, []).append(row.phrasing)
+        return {faq_id: tuple(phrasings) for faq_id, phrasings in learned.items()}
+
     # -- writing (under :meth:`writing`) ---------------------------------------------------
+
+    def save_phrasing(self, faq_id: str, phrasing: str, origin: str) -> bool:
+        """Learns another way of asking ``faq_id``; False when it was known already."""
+        table = PHRASINGS
+        key = hashlib.sha1(question_key(phrasing).encode("utf-8")).hexdigest()
+        known = select(table.c.id).where(table.c.faq_id == faq_id, table.c.phrasing_key == key)
+        row = {
+            "faq_id": faq_id,
+            "phrasing": phrasing,
+            "phrasing_key": key,
+            "origin": origin,
+            "created_at": _now(),
+        }
+        with storage_errors("save a learned FAQ phrasing"), self._engine.begin() as db:
+            if db.execute(known).first() is not None:
+                return False
+            db.execute(table.insert().values(row))
+        return True
 
     def save_addition(self, addition: Addition) -> None:
         """Inserts or replaces an addition (a deleted one with the same id comes back).

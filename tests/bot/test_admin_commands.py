@@ -85,4 +85,9 @@ async def test_an_alias_makes_an_added_faq_answer_another_phrasing(client: Clien
     [reply] = await ask(client, "olga", "can you wrap a present")
     assert reply["text"] == answer
     [unknown] = await ask(client, "admin", "/kb alias added-0000000000 | anything")
-    assert "no added FAQ entry" in unknown["text"]
+    assert "no FAQ entry" in unknown["text"]
+    # an entry from the FAQ file takes one too, by its id
+    [filed] = await ask(client, "admin", "/kb alias payment-methods-en | u guys take paypal?")
+    assert "payment-methods-en" in filed["text"]
+    [paid] = await ask(client, "olga", "u guys take paypal?")
+    assert paid["custom"]["citations"][0]["doc_id"] == "payment-methods-en"

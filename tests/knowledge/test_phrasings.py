@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InputError
 from core.settings import KnowledgeSettings
 from knowledge.base import KnowledgeBase, collection_name
 from knowledge.embeddings import E5Embedder, HashingEmbedder
@@ -62,12 +63,14 @@ def test_phrasings_are_written_with_their_entry_and_deleted_with_it(
     folder = write_faq(tmp_path / "kb", RETURNS + OTHERS)
     kb = make_kb([folder])
     kb.reload()
-    assert kb.search("买了后悔了可以退不", 1)[0].doc_id == "returns"
+    [found] = kb.hits("买了后悔了可以退不", 1)
+    assert found.chunk.doc_id == "returns"
     write_faq(folder, OTHERS)
     kb.reload()
     hits = kb.hits("买了后悔了可以退不", 4)
     assert "returns" not in {h.chunk.doc_id for h in hits}
-    assert kb._store.without_phrasings([h.chunk for h in hits]) == []
+    gone = [(found.chunk, ["买了后悔了可以退不"])]
+    assert kb._store.missing_phrasings(gone) == [(found.chunk, ["买了后悔了可以退不"])]
 
 
 def test_an_index_written_before_phrasings_gets_them_when_opened(
@@ -83,3 +86,30 @@ def test_an_index_written_before_phrasings_gets_them_when_opened(
     best = reopened.hits("买了后悔了可以退不", 1)[0]
     assert best.chunk.doc_id == "returns"
     assert best.cosine == pytest.approx(1.0 - reopened.retriever.weights.phrasing_offset, abs=1e-3)
+
+
+def test_a_phrasing_learned_for_a_file_entry_survives_its_file_changing(
+    make_kb: MakeKB, tmp_path: Path
+) -> None:
+    folder = write_faq(tmp_path / "kb", RETURNS + OTHERS)
+    kb = make_kb([folder])
+    kb.reload()
+    assert kb.add_alternative("怎么开发票？", "报销凭证去哪弄") == "invoice"
+    assert kb.hits("报销凭证去哪弄", 1)[0].chunk.doc_id == "invoice"
+    assert "报销凭证去哪弄" in kb.search("报销凭证去哪弄", 1)[0].alternatives
+
+    # the file changes (the entry's answer is edited): the entry is re-indexed with it
+    write_faq(folder, RETURNS + OTHERS.replace("填写抬头", "填写发票抬头"))
+    kb.reload()
+    [best] = kb.hits("报销凭证去哪弄", 1)
+    assert best.chunk.doc_id == "invoice"
+    assert best.cosine == pytest.approx(1.0 - kb.retriever.weights.phrasing_offset, abs=1e-3)
+
+
+def test_an_unknown_entry_or_an_empty_phrasing_is_refused(make_kb: MakeKB, tmp_path: Path) -> None:
+    kb = make_kb([write_faq(tmp_path / "kb", OTHERS)])
+    kb.reload()
+    with pytest.raises(InputError, match="no FAQ entry"):
+        kb.add_alternative("no-such-entry", "hello")
+    with pytest.raises(InputError, match="empty"):
+        kb.add_alternative("invoice", "  ")
