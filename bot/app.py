@@ -92,7 +92,11 @@ class Kefu:
         self.bus.subscribe(AGENTS, self.handoff.hub.on_note)
         self.bus.subscribe(KNOWLEDGE, self._knowledge_changed)
         self.feedback = FeedbackService(
-            self.settings.feedback, self.store, self.db, self.knowledge.add_faq
+            self.settings.feedback,
+            self.store,
+            self.db,
+            self.knowledge.add_faq,
+            add_alternative=self.knowledge.add_alternative,
         )
         self.gauges.watch(self.handoff.queue.waiting, self.knowledge.stats)
         self.gauges.set_outbox_source(self.outbox.counts)

@@ -71,6 +71,8 @@ class Citation:
     anchor: str | None = None
     """A fragment naming the section (``returns-and-refunds.md#退货运费``) the web chat can
     link to."""
+    kind: str | None = None
+    """``faq`` for a curated FAQ entry, ``doc`` for a document passage."""
 
     def to_json(self) -> dict[str, JSONValue]:
         return {
@@ -82,6 +84,7 @@ class Citation:
             "doc_id": self.doc_id,
             "quote": self.quote,
             "anchor": self.anchor,
+            "kind": self.kind,
         }
 
 

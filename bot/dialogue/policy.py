@@ -23,6 +23,9 @@ from knowledge.types import Passage
 LANGUAGE_MARGIN = 0.08
 """A hit in the customer's language wins over a slightly better one in the other language."""
 
+INDIRECT_MATCH = 0.5
+"""Calibrated relevance an entry needs when only the way it is asked, not the quoted text,
+shares a word with the question."""
 MATCH_MARGIN = 0.05
 """Word-overlap (Jaccard) differences below this do not overrule the ranking."""
 
@@ -61,6 +64,7 @@ def citation_for(passage: Passage, quote: str | None = None) -> Citation:
         doc_id=passage.doc_id,
         quote=quote,
         anchor=section_anchor(passage),
+        kind=passage.kind,
     )
 
 
@@ -176,11 +180,15 @@ def decide_answer(
 
 
 def about_the_question(asked: str, passage: Passage, quote: str) -> bool:
-    """Is a quote from ``passage`` about what was asked: does it, or the way the FAQ entry is
-    asked (its question and alternatives), share a content word with the question?"""
-    return shares_a_term(asked, quote) or (
-        bool(passage.questions) and shares_a_term(asked, "\n".join(passage.questions))
-    )
+    """Is a quote from ``passage`` about what was asked? It shares a content word with the
+    question; or the FAQ entry is asked that way (its question or an alternative shares one)
+    and the match is more likely right than wrong (``score`` >= :data:`INDIRECT_MATCH`): a
+    colloquial "还来得及退不" finds the returns entry through an alternative, while "明天上海
+    会下雨吗" must not get the next-day-delivery entry for sharing "明天"."""
+    if shares_a_term(asked, quote):
+        return True
+    asked_that_way = shares_a_term(asked, "\n".join(passage.questions))
+    return bool(passage.questions) and asked_that_way and passage.score >= INDIRECT_MATCH
 
 
 def split_sentences(text: str) -> list[str]:

@@ -29,6 +29,7 @@ from core.storage.db import storage_errors
 from core.storage.models import Conversation, Event
 from core.text import detect_language
 from core.types import ConversationKey, utcnow
+from knowledge.loaders.faq import question_key
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,8 @@ class CandidateDraft:
     question: str
     answer: str
     context: list[dict[str, Any]] = field(default_factory=list)
+    faq_id: str | None = None
+    """For a 👍-confirmed rephrasing: the FAQ entry the rated answer came from."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -90,9 +93,14 @@ def derive_candidates(
     A question is "open" once the bot said it does not know or the customer rated its answer
     👎; the agent messages that follow (until the customer writes again) are its answer. A
     later knowledge answer closes an open question; hand-off replies and slot prompts do not.
+
+    A 👍 on an answer from an FAQ entry, to a question worded otherwise than the entry, makes
+    a ``rephrasing`` candidate: approved, the customer's wording becomes an alternative of
+    that entry (相似问).
     """
     drafts: list[CandidateDraft] = []
     reply_question: dict[int, int] = {}
+    replies: dict[int, EventRecord] = {}
     open_question: _Open | None = None
     last_question: int | None = None
     collecting: list[str] | None = None
@@ -123,6 +131,7 @@ def derive_candidates(
             last_question = index
         elif event.kind == EventKind.BOT_REPLY and last_question is not None:
             reply_question[event.id] = last_question
+            replies[event.id] = event
             kind = answer_kind(event)
             if kind == AnswerKind.DONT_KNOW:
                 open_question = _Open(last_question, "dont_know")
@@ -130,7 +139,11 @@ def derive_candidates(
                 open_question = None
             last_question = None
         elif event.kind == EventKind.FEEDBACK:
-            rated = reply_question.get(event.payload.get("reply_event_id", -1))
+            reply_id = event.payload.get("reply_event_id", -1)
+            rated = reply_question.get(reply_id)
+            if event.payload.get("rating") == "up":
+                rephrasing = rephrasing_draft(conversation, events, rated, replies.get(reply_id))
+                drafts.extend([rephrasing] if rephrasing else [])
             if rated is not None and event.payload.get("rating") == "down":
                 open_question = _Open(rated, "down")
             elif rated is not None and open_question == _Open(rated, "down"):
@@ -143,6 +156,39 @@ def derive_candidates(
                 open_question = None
     finish()
     return drafts
+
+
+REPHRASING = "rephrasing"
+"""The trigger of a candidate made by a 👍 on an FAQ answer to a question worded otherwise."""
+
+
+def rephrasing_draft(
+    conversation: ConversationRecord,
+    events: Sequence[EventRecord],
+    question_index: int | None,
+    reply: EventRecord | None,
+) -> CandidateDraft | None:
+    """The rephrasing candidate a 👍 on ``reply`` makes, if the reply came from an FAQ entry
+    and the customer asked in words other than the entry's question."""
+    if question_index is None or reply is None or answer_kind(reply) not in KNOWLEDGE_ANSWERS:
+        return None
+    citations = reply.payload.get("citations") or []
+    first = citations[0] if citations and isinstance(citations[0], dict) else {}
+    faq_id = first.get("doc_id")
+    question = (events[question_index].text or "").strip()
+    if first.get("kind") != "faq" or not faq_id or not question:
+        return None
+    if question_key(question) == question_key(str(first.get("title") or "")):
+        return None
+    return CandidateDraft(
+        conversation=conversation,
+        question_event=events[question_index],
+        answer_event_id=reply.id,
+        trigger=REPHRASING,
+        question=question,
+        answer=(reply.text or "").strip(),
+        faq_id=str(faq_id),
+    )
 
 
 class CandidateStore:
@@ -338,6 +384,7 @@ def _new_row(draft: CandidateDraft, now: datetime) -> dict[str, Any]:
         question=draft.question,
         answer=draft.answer,
         context=draft.context,
+        faq_id=draft.faq_id,
         language=detect_language(draft.question),
         status=CandidateStatus.PENDING.value,
         asked_at=draft.question_event.created_at,

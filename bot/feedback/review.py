@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import structlog
 
-from bot.feedback.candidates import Candidate, CandidateScanner, CandidateStore
+from bot.feedback.candidates import REPHRASING, Candidate, CandidateScanner, CandidateStore
 from bot.feedback.models import CandidateStatus
 from core.errors import InputError
 
@@ -18,6 +18,9 @@ log = structlog.get_logger(__name__)
 AddFaq = Callable[[str, str], str] | Callable[[str, str], Awaitable[str]]
 """Adds an FAQ entry (question, answer) that is retrievable at once; returns its id.
 ``KnowledgeBase.add_faq`` fits (it is synchronous and runs in a worker thread)."""
+AddAlternative = Callable[[str, str, str], str]
+"""Adds a phrasing (entry id, phrasing, origin) to an FAQ entry; returns the entry's id.
+``KnowledgeBase.add_alternative`` fits (synchronous, run in a worker thread)."""
 
 
 class ReviewError(InputError):
@@ -41,14 +44,21 @@ class Review:
         candidates: where candidates are stored.
         scanner: finds new candidates in the event log before the list is shown.
         add_faq: turns an approved pair into a live FAQ entry.
+        add_alternative: teaches an FAQ entry the customer's wording (approved rephrasings,
+            and corrections approved as another way of asking an existing entry).
     """
 
     def __init__(
-        self, candidates: CandidateStore, scanner: CandidateScanner, add_faq: AddFaq
+        self,
+        candidates: CandidateStore,
+        scanner: CandidateScanner,
+        add_faq: AddFaq,
+        add_alternative: AddAlternative | None = None,
     ) -> None:
         self._candidates = candidates
         self._scanner = scanner
         self._add_faq = add_faq
+        self._add_alternative = add_alternative
 
     async def pending(self, limit: int | None = None) -> list[Candidate]:
         """Pending candidates, oldest first, after scanning the log for new ones."""
@@ -62,10 +72,14 @@ class Review:
         *,
         question: str | None = None,
         answer: str | None = None,
+        alternative_of: str | None = None,
     ) -> Candidate:
-        """Approves a pending candidate, optionally edited, and adds it as an FAQ entry.
+        """Approves a pending candidate, optionally edited, into the knowledge base.
 
-        The approved pair is also exported as a dataset example from then on.
+        A new FAQ entry, or, for a 👍-confirmed rephrasing (its entry) or when
+        ``alternative_of`` names an existing entry (its id or question), the customer's
+        question becomes another way of asking that entry. The approved pair is also exported
+        as a dataset example from then on.
 
         Raises:
             ReviewError: when the candidate is missing, already reviewed, edited to nothing,
@@ -81,8 +95,14 @@ class Review:
         )
         if approved is None:
             raise ReviewError("already_reviewed", candidate_id)
+        target = alternative_of.strip() if alternative_of and alternative_of.strip() else None
+        if target is None and current.trigger == REPHRASING:
+            target = current.faq_id
         try:
-            faq_id = await self._call_add_faq(question, answer)
+            if target is not None:
+                faq_id = await self._call_add_alternative(target, question)
+            else:
+                faq_id = await self._call_add_faq(question, answer)
         except Exception as error:
             await self._candidates.update(
                 candidate_id, status=CandidateStatus.PENDING.value, reviewer=None, reviewed_at=None
@@ -117,6 +137,11 @@ class Review:
         if candidate.status is not CandidateStatus.PENDING:
             raise ReviewError("already_reviewed", candidate_id, candidate.status.value)
         return candidate
+
+    async def _call_add_alternative(self, entry: str, phrasing: str) -> str:
+        if self._add_alternative is None:
+            raise InputError("this review cannot add alternative phrasings")
+        return str(await asyncio.to_thread(self._add_alternative, entry, phrasing, "review"))
 
     async def _call_add_faq(self, question: str, answer: str) -> str:
         if inspect.iscoroutinefunction(self._add_faq):

@@ -21,7 +21,7 @@ from bot.feedback import texts
 from bot.feedback.candidates import Candidate, CandidateScanner, CandidateStore
 from bot.feedback.clustering import Embed
 from bot.feedback.redact import personal_data_kinds
-from bot.feedback.review import AddFaq, Review, ReviewError
+from bot.feedback.review import AddAlternative, AddFaq, Review, ReviewError
 from bot.feedback.transcript import is_command_text, is_knowledge_answer
 from bot.messages import human_button_payload
 from bot.messages import say as say_bot
@@ -68,6 +68,8 @@ class FeedbackService:
         store: the conversation store (ratings are FEEDBACK events in its log).
         database: where candidate gold answers are stored (migration ``0004_feedback``).
         add_faq: adds an approved pair to the knowledge base, e.g. ``KnowledgeBase.add_faq``.
+        add_alternative: adds an approved phrasing to an FAQ entry, e.g.
+            ``KnowledgeBase.add_alternative``.
         embed: texts -> vectors for grouping unanswered questions on the dashboard (e.g. the
             knowledge base's embedder); TF-IDF character n-grams when None.
         clock: the current time (timezone-aware); injectable for tests.
@@ -80,6 +82,7 @@ class FeedbackService:
         database: Database,
         add_faq: AddFaq,
         *,
+        add_alternative: AddAlternative | None = None,
         embed: Embed | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -96,7 +99,7 @@ class FeedbackService:
             context_gap=timedelta(minutes=settings.context_gap_minutes),
             clock=clock,
         )
-        self.review = Review(self.candidates, self.scanner, add_faq)
+        self.review = Review(self.candidates, self.scanner, add_faq, add_alternative)
         self._clock = clock
 
     def buttons(self, language: Language, answer_id: str | None = None) -> tuple[Button, ...]:
@@ -290,8 +293,10 @@ class FeedbackService:
             return texts.say("error_bad_id", language)
         candidate_id, reviewer = int(head), key.as_str()
         try:
-            if action == "approve":
-                approved = await self.review.approve(candidate_id, reviewer)
+            if action == "approve":  # "/feedback approve 12 [entry]": the entry gets the wording
+                approved = await self.review.approve(
+                    candidate_id, reviewer, alternative_of=rest or None
+                )
                 return texts.say("approved", language, id=candidate_id, faq_id=approved.faq_id)
             await self.review.reject(candidate_id, reviewer, rest)
             return texts.say("rejected", language, id=candidate_id)

@@ -37,8 +37,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Candidate answers to review ({count}):",
     },
     "review_footer": {
-        "zh": "通过：/feedback approve <编号>；拒绝：/feedback reject <编号> <原因>",
-        "en": "Approve: /feedback approve <id>; reject: /feedback reject <id> <reason>",
+        "zh": "通过：/feedback approve <编号> [作为相似问加入的条目]；"
+        "拒绝：/feedback reject <编号> <原因>",
+        "en": "Approve: /feedback approve <id> [FAQ entry to add it to as another way to ask]; "
+        "reject: /feedback reject <id> <reason>",
     },
     "review_personal_data": {
         "zh": "⚠ 可能含个人信息：{kinds}",

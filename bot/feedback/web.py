@@ -155,7 +155,8 @@ class _AdminPages:
         )
 
     async def approve(self, request: web.Request) -> web.StreamResponse:
-        """Approves a candidate (form: csrf, question, answer) as a live FAQ entry."""
+        """Approves a candidate (form: csrf, question, answer, alternative_of) as a live FAQ
+        entry, or as another way to ask an existing one."""
         form = await read_form(request)
         refused = await self._check(request, _field(form, "csrf"))
         if refused is not None:
@@ -167,6 +168,7 @@ class _AdminPages:
                 "admin-page",
                 question=_field(form, "question"),
                 answer=_field(form, "answer"),
+                alternative_of=_field(form, "alternative_of"),
             )
         except ReviewError as error:
             return _done(request, f"#{candidate_id} not approved: {error.code} {error.detail}")
@@ -236,6 +238,7 @@ def _candidate_view(candidate: Candidate) -> dict[str, Any]:
     return {
         "id": candidate.id,
         "trigger": candidate.trigger,
+        "faq_id": candidate.faq_id,
         "language": candidate.language,
         "asked_at": candidate.asked_at,
         "conversation_key": candidate.conversation_key,

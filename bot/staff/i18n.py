@@ -95,6 +95,9 @@ EN: dict[str, str] = {
     "review.question": "Question",
     "review.answer": "Answer",
     "review.approve": "Approve → FAQ",
+    "review.alternative_of": "Or another way to ask this FAQ entry (its id or question)",
+    "review.rephrasing": "A customer liked the answer from FAQ {faq_id} to this wording: "
+    "approving adds the question to that entry as another way to ask it.",
     "review.reject": "Reject",
     "review.reason": "Reason for rejecting",
     "review.personal_data": "May contain personal data ({kinds}): edit it out before approving.",
@@ -226,6 +229,9 @@ ZH: dict[str, str] = {
     "review.question": "问题",
     "review.answer": "答案",
     "review.approve": "通过 → 加入常见问题",
+    "review.alternative_of": "或作为已有条目的相似问（填条目编号或问题）",
+    "review.rephrasing": "顾客对来自 FAQ {faq_id} 的回答点了赞："
+    "通过后，这个问法会作为相似问加入该条目。",
     "review.reject": "拒绝",
     "review.reason": "拒绝原因",
     "review.personal_data": "可能包含个人信息（{kinds}）：通过前请先删除。",

@@ -31,10 +31,12 @@ class Clock:
 
 
 class FaqBook:
-    """Stands in for ``KnowledgeBase.add_faq``: keeps what was added, or fails on demand."""
+    """Stands in for ``KnowledgeBase.add_faq`` and ``add_alternative``: keeps what was added,
+    or fails on demand."""
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[str, str]] = {}
+        self.alternatives: list[tuple[str, str, str]] = []
         self.fail_with: Exception | None = None
 
     def add_faq(self, question: str, answer: str) -> str:
@@ -43,6 +45,12 @@ class FaqBook:
         faq_id = f"added-{len(self.entries) + 1}"
         self.entries[faq_id] = (question, answer)
         return faq_id
+
+    def add_alternative(self, entry: str, phrasing: str, origin: str) -> str:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.alternatives.append((entry, phrasing, origin))
+        return entry
 
 
 @pytest.fixture
@@ -81,4 +89,11 @@ def service(
     faqs: FaqBook,
     clock: Clock,
 ) -> FeedbackService:
-    return FeedbackService(feedback_settings, store, database, faqs.add_faq, clock=clock)
+    return FeedbackService(
+        feedback_settings,
+        store,
+        database,
+        faqs.add_faq,
+        add_alternative=faqs.add_alternative,
+        clock=clock,
+    )

@@ -32,10 +32,20 @@ class Chat:
         return await self._append(EventKind.USER_MESSAGE, text, seconds, message_id=text[:20])
 
     async def bot(
-        self, text: str, kind: str = "faq", intent: str | None = None, seconds: float = 1
+        self,
+        text: str,
+        kind: str = "faq",
+        intent: str | None = None,
+        seconds: float = 1,
+        citations: Sequence[dict[str, str]] = (),
     ) -> EventRecord:
         return await self._append(
-            EventKind.BOT_REPLY, text, seconds, answer_kind=kind, intent=intent, citations=[]
+            EventKind.BOT_REPLY,
+            text,
+            seconds,
+            answer_kind=kind,
+            intent=intent,
+            citations=list(citations),
         )
 
     async def record(self, replies: Sequence[OutgoingMessage]) -> None:

@@ -140,3 +140,38 @@ async def test_candidates_from_many_conversations_each_once(
 
     found = await service.candidates.find(CandidateStatus.PENDING)
     assert [c.answer for c in found] == ["answer for u1", "answer for u2", "answer for u3"]
+
+
+FAQ_CITATION = {"kind": "faq", "doc_id": "returns-window-zh", "title": "支持7天无理由退货吗？"}
+
+
+async def test_a_thumbs_up_on_an_faq_answer_to_other_words_is_a_rephrasing_candidate(
+    service: FeedbackService, store: ConversationStore, clock: Clock
+) -> None:
+    chat = Chat(store, clock, "carl")
+    await chat.customer("买了五天了不喜欢还能退不")
+    answer = await chat.bot("支持。自签收之日起7天内……", citations=[FAQ_CITATION])
+    await chat.rate(answer, "up")
+
+    await service.scanner.scan()
+
+    [candidate] = await service.candidates.find()
+    assert (candidate.trigger, candidate.faq_id) == ("rephrasing", "returns-window-zh")
+    assert candidate.question == "买了五天了不喜欢还能退不"
+
+
+async def test_no_rephrasing_for_the_entry_s_own_question_or_a_document_passage(
+    service: FeedbackService, store: ConversationStore, clock: Clock
+) -> None:
+    chat = Chat(store, clock, "dina")
+    await chat.customer("支持7天无理由退货吗")
+    own = await chat.bot("支持。", citations=[FAQ_CITATION])
+    await chat.rate(own, "up")
+    await chat.customer("退货运费谁出")
+    doc = {"kind": "doc", "doc_id": "returns.md", "title": "退货政策"}
+    passage = await chat.bot("质量问题的运费由我们承担。", kind="passage", citations=[doc])
+    await chat.rate(passage, "up")
+
+    await service.scanner.scan()
+
+    assert await service.candidates.find() == []

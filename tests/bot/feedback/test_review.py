@@ -126,3 +126,18 @@ async def test_unknown_ids_and_bad_arguments_get_a_helpful_answer(
     assert await admin_says(service, "/feedback approve 999") == "No candidate #999."
     assert "candidate's number" in await admin_says(service, "/feedback approve bitcoin")
     assert "Usage: /feedback up" in await admin_says(service, "/feedback")
+
+
+async def test_an_agent_answer_can_be_approved_as_another_way_to_ask_an_entry(
+    service: FeedbackService, store: ConversationStore, clock: Clock, faqs: FaqBook
+) -> None:
+    await unanswered_then_agent(store, clock, "e", "u take paypal?", "Yes, PayPal works.")
+    [candidate] = await service.review.pending()
+
+    text = await admin_says(service, f"/feedback approve {candidate.id} payment-methods-en")
+
+    assert text.startswith(f"Candidate #{candidate.id} approved")
+    assert faqs.entries == {}
+    assert faqs.alternatives == [("payment-methods-en", "u take paypal?", "review")]
+    [stored] = await service.candidates.find()
+    assert stored.faq_id == "payment-methods-en"
