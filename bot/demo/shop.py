@@ -1,40 +1,39 @@
-"""The shop's own data: the product catalogue and customers' orders (SQL tables).
+"""The demo shop's catalogue and orders: SQL tables next to the conversations.
 
-Tables are declared on the conversation store's :class:`core.storage.models.Base` and created
-by the ``0002_shop`` migration. Money is stored in integer cents (exact on every backend);
-no ORM object leaves this module: callers get frozen :class:`ProductInfo` and
-:class:`OrderInfo` records.
+The bundled Xinghe Electronics shop, and the default :class:`~core.shop.OrderBook` and
+:class:`~core.shop.Catalogue` (``KEFU_SHOP__ORDERS__BACKEND=demo``). Tables are declared on
+the conversation store's :class:`core.storage.models.Base` and created by the ``0002_shop``
+migration. Money is stored in integer cents (exact on every backend); no ORM object leaves
+this module: callers get frozen :class:`~core.shop.Product` and :class:`~core.shop.Order`.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import structlog
 from sqlalchemy import Date, Index, Integer, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.dialogue.entities import ProductCatalogue, normalize_order_number
+from core.errors import ConnectorError, StorageError
+from core.shop import Order, OrderItem, Product, matching
 from core.storage.db import Database, one_writer_at_a_time, storage_errors
 from core.storage.models import Base, JSONDocument
-from core.text import Language
-from core.types import ConversationKey
 
 log = structlog.get_logger(__name__)
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+DEMO_DIR = Path(__file__).resolve().parent
 DEMO_PRODUCTS_CSV = DEMO_DIR / "products.csv"
 DEMO_ORDERS_CSV = DEMO_DIR / "orders.csv"
 
 
-class Product(Base):
+class ProductRow(Base):
     __tablename__ = "products"
     __table_args__ = (Index(None, "category"),)
 
@@ -47,7 +46,7 @@ class Product(Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
 
-class Order(Base):
+class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (Index(None, "customer_id"),)
 
@@ -64,71 +63,6 @@ class Order(Base):
     eta: Mapped[date | None] = mapped_column(Date)
 
 
-@dataclass(slots=True, frozen=True)
-class ProductInfo:
-    sku: str
-    name_en: str
-    name_zh: str
-    category: str
-    price: Decimal
-    tags: tuple[str, ...] = ()
-    description: str = ""
-
-    def name(self, language: Language) -> str:
-        return self.name_zh if language == "zh" else self.name_en
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "name_en": self.name_en,
-            "name_zh": self.name_zh,
-            "category": self.category,
-            "price": str(self.price),
-            "tags": list(self.tags),
-        }
-
-
-@dataclass(slots=True, frozen=True)
-class OrderItem:
-    sku: str
-    name_en: str
-    name_zh: str
-
-    def name(self, language: Language) -> str:
-        return self.name_zh if language == "zh" else self.name_en
-
-
-@dataclass(slots=True, frozen=True)
-class OrderInfo:
-    order_no: str
-    customer_id: str
-    status: str
-    """paid, shipped, in_transit, delivered, cancelled or refunded."""
-    created_at: datetime
-    items: tuple[OrderItem, ...]
-    total: Decimal
-    carrier: str | None = None
-    tracking_no: str | None = None
-    eta: date | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "order_no": self.order_no,
-            "status": self.status,
-            "created_at": self.created_at.isoformat(),
-            "items": [item.sku for item in self.items],
-            "total": str(self.total),
-            "carrier": self.carrier,
-            "tracking_no": self.tracking_no,
-            "eta": self.eta.isoformat() if self.eta else None,
-        }
-
-
-def customer_id_for(key: ConversationKey) -> str:
-    """The customer id orders are filed under: ``platform:user_id`` (``rest:alice``)."""
-    return f"{key.platform}:{key.user_id}"
-
-
 def _cents(value: str) -> int:
     return int((Decimal(value) * 100).to_integral_value())
 
@@ -137,8 +71,8 @@ def _money(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
-def product_info(row: Product) -> ProductInfo:
-    return ProductInfo(
+def _product(row: ProductRow) -> Product:
+    return Product(
         sku=row.sku,
         name_en=row.name_en,
         name_zh=row.name_zh,
@@ -149,13 +83,27 @@ def product_info(row: Product) -> ProductInfo:
     )
 
 
+def _order(row: OrderRow, names: dict[str, tuple[str, str]]) -> Order:
+    return Order(
+        order_no=row.order_no,
+        customer_id=row.customer_id,
+        status=row.status,
+        created_at=row.created_at,
+        items=tuple(OrderItem(sku, *names.get(sku, (sku, sku))) for sku in row.items),
+        total=_money(row.total_cents),
+        carrier=row.carrier,
+        tracking_no=row.tracking_no,
+        eta=row.eta,
+    )
+
+
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
-def _product_row(row: dict[str, str]) -> Product:
-    return Product(
+def _product_row(row: dict[str, str]) -> ProductRow:
+    return ProductRow(
         sku=row["sku"],
         name_en=row["name_en"],
         name_zh=row["name_zh"],
@@ -166,8 +114,8 @@ def _product_row(row: dict[str, str]) -> Product:
     )
 
 
-def _order_row(row: dict[str, str]) -> Order:
-    return Order(
+def _order_row(row: dict[str, str]) -> OrderRow:
+    return OrderRow(
         order_no=row["order_no"],
         customer_id=row["customer_id"],
         status=row["status"],
@@ -180,7 +128,7 @@ def _order_row(row: dict[str, str]) -> Order:
     )
 
 
-async def _is_empty(session: AsyncSession, model: type[Product] | type[Order]) -> bool:
+async def _is_empty(session: AsyncSession, model: type[ProductRow] | type[OrderRow]) -> bool:
     count = await session.scalar(select(func.count()).select_from(model))
     return not count
 
@@ -204,11 +152,11 @@ async def seed_demo_shop(
     with storage_errors("seed the demo shop"):
         async with db.sessions() as session, session.begin():
             await one_writer_at_a_time(session, "seed the demo shop")  # N workers start at once
-            if await _is_empty(session, Product):
+            if await _is_empty(session, ProductRow):
                 rows = [_product_row(row) for row in _read_csv(products_csv)]
                 session.add_all(rows)
                 products = len(rows)
-            if await _is_empty(session, Order):
+            if await _is_empty(session, OrderRow):
                 order_rows = [_order_row(row) for row in _read_csv(orders_csv)]
                 session.add_all(order_rows)
                 orders = len(order_rows)
@@ -217,85 +165,74 @@ async def seed_demo_shop(
     return products, orders
 
 
-async def list_products(db: Database) -> list[ProductInfo]:
-    """Every product, by SKU."""
-    with storage_errors("list products"):
-        async with db.sessions() as session:
-            rows = await session.scalars(select(Product).order_by(Product.sku))
-            return [product_info(row) for row in rows]
+@contextmanager
+def _unavailable(action: str) -> Iterator[None]:
+    """The demo tables failing reads to the dialogue like any other connector failing."""
+    try:
+        with storage_errors(action):
+            yield
+    except StorageError as e:
+        raise ConnectorError(f"the demo shop could not {action}") from e
 
 
-def catalogue_for(products: Iterable[ProductInfo]) -> ProductCatalogue:
-    """The product names :func:`bot.dialogue.entities.extract_entities` looks for."""
-    return ProductCatalogue.from_names((p.sku, (p.name_en, p.name_zh)) for p in products)
+class DemoCatalogue:
+    """The demo products table, by SKU."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def products(
+        self, category: str | None = None, max_price: Decimal | None = None
+    ) -> list[Product]:
+        with _unavailable("list products"):
+            async with self._db.sessions() as session:
+                rows = await session.scalars(select(ProductRow).order_by(ProductRow.sku))
+                return matching([_product(row) for row in rows], category, max_price)
+
+    async def close(self) -> None:
+        """Nothing to release: the database belongs to the conversation store."""
 
 
-async def find_order(db: Database, order_no: str, customer_id: str) -> OrderInfo | None:
-    """One of the customer's own orders.
+class DemoOrderBook:
+    """The demo orders table; item names come from the demo products table."""
 
-    Another customer's order is answered exactly like a missing one (None), so order
-    numbers cannot be probed.
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    Args:
-        db: the database.
-        order_no: as the customer wrote it ("dd 2024 1101" works).
-        customer_id: :func:`customer_id_for` of the asking conversation.
-
-    Raises:
-        StorageError: if the database fails.
-    """
-    canonical = normalize_order_number(order_no)
-    if canonical is None:
-        return None
-    with storage_errors("find an order"):
-        async with db.sessions() as session:
-            row = await session.scalar(
-                select(Order).where(Order.order_no == canonical, Order.customer_id == customer_id)
-            )
-            if row is None:
-                return None
-            names = await _names(session, row.items)
-    items = tuple(OrderItem(sku, *names.get(sku, (sku, sku))) for sku in row.items)
-    return OrderInfo(
-        order_no=row.order_no,
-        customer_id=row.customer_id,
-        status=row.status,
-        created_at=row.created_at,
-        items=items,
-        total=_money(row.total_cents),
-        carrier=row.carrier,
-        tracking_no=row.tracking_no,
-        eta=row.eta,
-    )
-
-
-async def customer_orders(db: Database, customer_id: str) -> list[OrderInfo]:
-    """The customer's orders, newest first (items carry SKUs only)."""
-    with storage_errors("list a customer's orders"):
-        async with db.sessions() as session:
-            rows = await session.scalars(
-                select(Order)
-                .where(Order.customer_id == customer_id)
-                .order_by(Order.created_at.desc())
-            )
-            return [
-                OrderInfo(
-                    order_no=row.order_no,
-                    customer_id=row.customer_id,
-                    status=row.status,
-                    created_at=row.created_at,
-                    items=tuple(OrderItem(sku, sku, sku) for sku in row.items),
-                    total=_money(row.total_cents),
-                    carrier=row.carrier,
-                    tracking_no=row.tracking_no,
-                    eta=row.eta,
+    async def find(self, order_no: str, customer_id: str) -> Order | None:
+        with _unavailable("find an order"):
+            async with self._db.sessions() as session:
+                row = await session.scalar(
+                    select(OrderRow).where(
+                        OrderRow.order_no == order_no, OrderRow.customer_id == customer_id
+                    )
                 )
-                for row in rows
-            ]
+                if row is None:
+                    return None
+                return _order(row, await _names(session, row.items))
+
+    async def recent(self, customer_id: str, limit: int = 20) -> list[Order]:
+        with _unavailable("list a customer's orders"):
+            async with self._db.sessions() as session:
+                rows = list(
+                    await session.scalars(
+                        select(OrderRow)
+                        .where(OrderRow.customer_id == customer_id)
+                        .order_by(OrderRow.created_at.desc())
+                        .limit(limit)
+                    )
+                )
+                names = await _names(session, [sku for row in rows for sku in row.items])
+                return [_order(row, names) for row in rows]
+
+    async def close(self) -> None:
+        """Nothing to release: the database belongs to the conversation store."""
 
 
 async def _names(session: AsyncSession, skus: list[str]) -> dict[str, tuple[str, str]]:
     rows = await session.execute(
-        select(Product.sku, Product.name_en, Product.name_zh).where(Product.sku.in_(skus))
+        select(ProductRow.sku, ProductRow.name_en, ProductRow.name_zh).where(
+            ProductRow.sku.in_(skus)
+        )
     )
     return {sku: (name_en, name_zh) for sku, name_en, name_zh in rows}
