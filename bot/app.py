@@ -18,7 +18,7 @@ from bot.adapters.web.origins import OriginPolicy
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
 from bot.connectors import make_catalogue, make_order_book
-from bot.demo.shop import DemoCatalogue, DemoOrderBook, seed_demo_shop
+from bot.demo.shop import seed_demo_shop
 from bot.dialogue.actions import DialogueActions
 from bot.dialogue.entities import ProductCatalogue
 from bot.dialogue.intents import load_intent_classifier
@@ -66,10 +66,10 @@ class Kefu:
     understander: Understander | None = None
     llm: ChatBackend | None = None
     bus: Bus = field(default_factory=LocalBus)
-    orders: OrderBook | None = None
-    """The company's order system; None: the demo tables in ``db``."""
-    catalogue: Catalogue | None = None
-    """The company's product system; None: the demo tables in ``db``."""
+    orders: OrderBook = field(kw_only=True)
+    """The company's order system (settings ``shop.orders``)."""
+    catalogue: Catalogue = field(kw_only=True)
+    """The company's product system (settings ``shop.catalogue``)."""
     admin: AdminCommands = field(init=False)
     handoff: HandoffService = field(init=False)
     feedback: FeedbackService = field(init=False)
@@ -86,8 +86,6 @@ class Kefu:
 
     def __post_init__(self) -> None:
         server = self.settings.server
-        self.orders = self.orders or DemoOrderBook(self.db)
-        self.catalogue = self.catalogue or DemoCatalogue(self.db)
         self.inbox = InboxStore(self.db)
         self.outbox = OutboxStore(self.db)
         self.shared = SharedValues(self.db)
@@ -132,7 +130,6 @@ class Kefu:
     def _dialogue_actions(self) -> DialogueActions | None:
         if self.understander is None or self.understander.classifier.catalog is None:
             return None
-        assert self.orders is not None and self.catalogue is not None  # set in __post_init__
         return DialogueActions(
             self.settings.dialogue,
             self.orders,
@@ -292,9 +289,8 @@ class Kefu:
         await self.handoff.close()
         if self.llm is not None:
             await self.llm.close()
-        for connector in (self.orders, self.catalogue):
-            if connector is not None:
-                await connector.close()
+        await self.orders.close()
+        await self.catalogue.close()
         for adapter in self.adapters.values():
             await adapter.stop()
         await self.bus.close()

@@ -1,5 +1,5 @@
-"""A customer asks about their order through the REST channel, and the answer comes from the
-company's own order API (the HTTP connector, configured in settings), not the demo tables."""
+"""Customers ask through the REST channel, and the answers come from the company's own order and
+product APIs (the HTTP connectors, configured in settings), not the demo tables."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from bot.app import Kefu
-from core.config.shop import OrderSourceSettings
+from core.config.shop import CatalogueSourceSettings, HttpCatalogueSettings, OrderSourceSettings
 from core.settings import KefuSettings
 from tests.bot.conftest import Client, ask
-from tests.fakes.order_service import FakeOrderService, company_order, connector_settings
+from tests.fakes.order_service import TOKEN, FakeOrderService, company_order, connector_settings
 
 
 @pytest.fixture
@@ -73,3 +74,46 @@ async def test_an_order_api_that_is_down_gets_a_polite_answer(
     assert reply["buttons"], "a way to a human"
     assert reply["custom"]["lookup_failed"] is True
     assert len(service.seen) == 2, "one try and one retry"
+
+
+QUIET_BUDS = {
+    "code": "ACME-HP-1",
+    "title": {"en": "Acme Quiet Buds", "zh": "Acme 静音耳机"},
+    "type": "headphones",
+    "price": 499,
+    "labels": ["noise-cancelling", "wireless"],
+}
+
+
+async def test_recommendations_come_from_the_companys_product_api_even_if_down_at_start(
+    settings: KefuSettings, service: FakeOrderService
+) -> None:
+    service.products = [QUIET_BUDS]
+    service.failures = [503]  # the product list at start: the bot starts anyway
+    settings.shop.catalogue = CatalogueSourceSettings(
+        backend="http",
+        http=HttpCatalogueSettings(
+            url=service.url + "/api/products",
+            list_path="items",
+            fields={
+                "sku": "code",
+                "name_en": "title.en",
+                "name_zh": "title.zh",
+                "category": "type",
+                "tags": "labels",
+            },
+            auth_value=SecretStr(TOKEN),
+            retries=0,
+        ),
+    )
+    app = await Kefu.create(settings, configure_logs=False)
+    try:
+        async with TestClient(TestServer(app.web_app())) as client:
+            [reply] = await ask(client, "pat", "推荐一款降噪耳机")
+    finally:
+        await app.close()
+
+    assert reply["custom"]["answer_kind"] == "recommendation"
+    assert reply["custom"]["products"] == ["ACME-HP-1"]
+    assert "Acme 静音耳机" in reply["text"]
+    assert [seen.path for seen in service.seen] == ["/api/products", "/api/products"]
