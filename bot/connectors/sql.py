@@ -49,7 +49,7 @@ class ReadOnlyQueries:
         bound = {name: values.get(name) for name in statement.compile().params}
         try:
             async with asyncio.timeout(self._timeout_s), self._engine.connect() as connection:
-                await _read_only(connection)
+                await _read_only(connection, self._timeout_s)
                 try:
                     result = await connection.execute(statement, bound)
                     return [dict(row._mapping) for row in result]
@@ -63,12 +63,15 @@ class ReadOnlyQueries:
         await self._engine.dispose()
 
 
-async def _read_only(connection: AsyncConnection) -> None:
+async def _read_only(connection: AsyncConnection, timeout_s: float) -> None:
     dialect = connection.dialect.name
     if dialect == "sqlite":
         await connection.exec_driver_sql("PRAGMA query_only = ON")
     elif dialect == "postgresql":
         await connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        # The server stops a slow query itself. (aiosqlite cannot stop one: on SQLite the
+        # time limit is only noticed when the query ends.)
+        await connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
 
 
 class SqlOrderBook:
