@@ -17,9 +17,11 @@ from bot.adapters.web.identity import customer_identity
 from bot.adapters.web.origins import OriginPolicy
 from bot.adapters.web.rest import RestChannel
 from bot.admin import AdminCommands
+from bot.connectors import make_catalogue, make_order_book
+from bot.demo.shop import seed_demo_shop
 from bot.dialogue.actions import DialogueActions
+from bot.dialogue.entities import ProductCatalogue
 from bot.dialogue.intents import load_intent_classifier
-from bot.dialogue.shop import catalogue_for, list_products, seed_demo_shop
 from bot.dialogue.understanding import Understander
 from bot.feedback.service import FeedbackService
 from bot.handoff import HandoffService
@@ -34,9 +36,12 @@ from bot.runtime.delivery import Delivery
 from bot.runtime.locks import named_locks
 from bot.runtime.runner import ConversationRunner
 from bot.runtime.upkeep import Upkeep
+from core.config.shop import ShopSettings
+from core.errors import ConnectorError
 from core.events import EventKind
 from core.llm import ChatBackend, make_backend
 from core.settings import KefuSettings
+from core.shop import Catalogue, OrderBook
 from core.storage import ConversationStore, Database, EventRecord
 from core.storage.inbox import InboxStore
 from core.storage.outbox import EventToRecord, OutboxStore
@@ -61,6 +66,10 @@ class Kefu:
     understander: Understander | None = None
     llm: ChatBackend | None = None
     bus: Bus = field(default_factory=LocalBus)
+    orders: OrderBook = field(kw_only=True)
+    """The company's order system (settings ``shop.orders``)."""
+    catalogue: Catalogue = field(kw_only=True)
+    """The company's product system (settings ``shop.catalogue``)."""
     admin: AdminCommands = field(init=False)
     handoff: HandoffService = field(init=False)
     feedback: FeedbackService = field(init=False)
@@ -127,7 +136,8 @@ class Kefu:
             return None
         return DialogueActions(
             self.settings.dialogue,
-            self.db,
+            self.orders,
+            self.catalogue,
             self.store,
             self.understander.classifier.catalog.required_slots(),
             utcnow,
@@ -163,9 +173,22 @@ class Kefu:
             report = await asyncio.to_thread(knowledge.reload)
             log.info("kb.first_start.ingested", chunks=report.chunks, failed=len(report.failed))
         knowledge.on_changed = _publisher(bus, KNOWLEDGE, asyncio.get_running_loop())
-        understander = await build_understander(settings, db, knowledge)
+        orders = make_order_book(settings.shop.orders, db)
+        catalogue = make_catalogue(settings.shop.catalogue, db)
+        await seed_demo_shop_if_used(settings.shop, db)
+        understander = await build_understander(settings, catalogue, knowledge)
         llm = record_llm_calls(make_backend(settings.llm), LLMCallStore(db).add)
-        app = cls(settings, db, ConversationStore(db), knowledge, understander, llm, bus)
+        app = cls(
+            settings,
+            db,
+            ConversationStore(db),
+            knowledge,
+            understander,
+            llm,
+            bus,
+            orders=orders,
+            catalogue=catalogue,
+        )
         identity, origins = customer_identity(settings), OriginPolicy(settings.web.allowed_origins)
         app.add_adapter(RestChannel(app.runner, app.outbox, identity))
         app.add_adapter(WebChatChannel(app.runner, app.outbox, identity, origins))
@@ -270,6 +293,8 @@ class Kefu:
         await self.handoff.close()
         if self.llm is not None:
             await self.llm.close()
+        await self.orders.close()
+        await self.catalogue.close()
         for adapter in self.adapters.values():
             await adapter.stop()
         await self.bus.close()
@@ -277,13 +302,27 @@ class Kefu:
         self.knowledge.close()
 
 
-async def build_understander(
-    settings: KefuSettings, db: Database, knowledge: KnowledgeBase
-) -> Understander:
-    """Seeds the demo shop when asked and loads (or trains once) the intent classifier."""
-    if settings.dialogue.seed_demo_shop:
+async def seed_demo_shop_if_used(settings: ShopSettings, db: Database) -> None:
+    """Loads the demo shop into empty tables when a demo backend reads them."""
+    if settings.seed_demo and "demo" in (settings.orders.backend, settings.catalogue.backend):
         await seed_demo_shop(db)
-    catalogue = catalogue_for(await list_products(db))
+
+
+async def product_names(catalogue: Catalogue) -> ProductCatalogue:
+    """The product names entity extraction looks for; none while the catalogue is down (the
+    bot still answers, it only does not recognise product names)."""
+    try:
+        return ProductCatalogue.from_products(await catalogue.products())
+    except ConnectorError as e:
+        log.warning("shop.catalogue.unavailable_at_start", reason=str(e))
+        return ProductCatalogue()
+
+
+async def build_understander(
+    settings: KefuSettings, catalogue: Catalogue, knowledge: KnowledgeBase
+) -> Understander:
+    """Loads (or trains once) the intent classifier, with the catalogue's product names."""
+    names = await product_names(catalogue)
     classifier = await asyncio.to_thread(
         load_intent_classifier,
         settings.dialogue.intents_file,
@@ -293,7 +332,7 @@ async def build_understander(
         threshold=settings.dialogue.oos_threshold,
     )
     return Understander(
-        classifier, catalogue, lambda: utcnow().date(), settings.dialogue.frustration_threshold
+        classifier, names, lambda: utcnow().date(), settings.dialogue.frustration_threshold
     )
 
 

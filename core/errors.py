@@ -58,3 +58,8 @@ class TransientDeliveryError(AdapterError):
 class NotConnected(AdapterError):
     """The customer's channel is not reachable from this worker right now (no open socket);
     the message stays in the outbox for when they are."""
+
+
+class ConnectorError(KefuError):
+    """A company's order or product system (a connector) failed, refused us or did not answer
+    in time; the customer is told we cannot look it up right now."""

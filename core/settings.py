@@ -25,6 +25,7 @@ from core.config.handoff import HandoffSettings
 from core.config.llm import LLMSettings
 from core.config.logs import LoggingSettings
 from core.config.observability import MetricsSettings
+from core.config.shop import ShopSettings
 from core.config.web import WebSettings
 
 DEMO_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo"
@@ -205,6 +206,7 @@ class KefuSettings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     dialogue: DialogueSettings = Field(default_factory=DialogueSettings)
+    shop: ShopSettings = Field(default_factory=ShopSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)

@@ -3,25 +3,31 @@ greetings and small talk."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
+from bot.dialogue.entities import normalize_order_number
 from bot.dialogue.intent_catalog import IntentAction
 from bot.dialogue.order_llm import answer_with_order_tool
-from bot.dialogue.recommend import customer_history, recommend
+from bot.dialogue.recommend import CustomerHistory, customer_history, recommend
 from bot.dialogue.session import Session
-from bot.dialogue.shop import OrderInfo, customer_id_for, find_order
-from bot.dialogue.shop_replies import order_status_reply, recommendations_reply
+from bot.dialogue.shop_replies import (
+    lookup_failed_reply,
+    order_status_reply,
+    recommendations_reply,
+)
 from bot.dialogue.slots import SlotDecision, SlotOutcome, advance
 from bot.dialogue.understanding import Understanding
 from bot.messages import human_button, say
 from core.config.dialogue import DialogueSettings
+from core.errors import ConnectorError
 from core.events import AnswerKind
 from core.llm import ChatBackend
-from core.storage import ConversationStore, Database
+from core.shop import Catalogue, Order, OrderBook, customer_id_for
+from core.storage import ConversationStore
 from core.text import Language, pick
 from core.types import ConversationKey, OutgoingMessage
 
@@ -42,13 +48,27 @@ def reply(text: str, kind: AnswerKind, **custom: Any) -> OutgoingMessage:
     return OutgoingMessage(text, custom={"answer_kind": kind.value, **custom})
 
 
+def lookup_failed(language: Language, **custom: Any) -> OutgoingMessage:
+    """The polite answer when the order or product system is down, with a way to a human."""
+    return OutgoingMessage(
+        lookup_failed_reply(language),
+        buttons=(human_button(language),),
+        custom={"answer_kind": AnswerKind.DONT_KNOW.value, "lookup_failed": True, **custom},
+    )
+
+
 class DialogueActions:
-    """Acts on intents that are not answered from the knowledge base."""
+    """Acts on intents that are not answered from the knowledge base.
+
+    Orders and products are read only through ``orders`` and ``catalogue``, whichever system
+    is behind them (the demo tables, a SQL query, an HTTP API).
+    """
 
     def __init__(
         self,
         settings: DialogueSettings,
-        db: Database,
+        orders: OrderBook,
+        catalogue: Catalogue,
         store: ConversationStore,
         required_slots: dict[str, tuple[str, ...]],
         clock: Callable[[], datetime],
@@ -56,7 +76,8 @@ class DialogueActions:
     ) -> None:
         self._llm = llm
         self._settings = settings
-        self._db = db
+        self._orders = orders
+        self._catalogue = catalogue
         self._store = store
         self._required = required_slots
         self._clock = clock
@@ -108,10 +129,15 @@ class DialogueActions:
             return None
         customer = customer_id_for(session.key)
 
-        async def find(number: str) -> OrderInfo | None:
-            return await find_order(self._db, number, customer)
+        async def find(number: str) -> Order | None:
+            canonical = normalize_order_number(number)  # "dd 2024 1101" -> "DD20241101"
+            return None if canonical is None else await self._orders.find(canonical, customer)
 
-        order = await find(order_no)
+        try:
+            order = await find(order_no)
+        except ConnectorError as e:
+            log.warning("dialogue.order_lookup_failed", reason=str(e), intent=decision.intent)
+            return [lookup_failed(language, tool="order_status", order_no=order_no)]
         log.info("dialogue.order_looked_up", found=order is not None, intent=decision.intent)
         answer = order_status_reply(order, order_no, language)
         custom: dict[str, Any] = {"tool": "order_status", "order_no": order_no, "generated": False}
@@ -142,10 +168,14 @@ class DialogueActions:
         if action is IntentAction.SMALL_TALK:
             return [reply(SMALL_TALK[language], AnswerKind.SMALL_TALK)]
         if action is IntentAction.RECOMMEND_PRODUCT:
-            history = await customer_history(
-                self._db, customer_id_for(key), asked=understood.entities.products
-            )
-            picks = await recommend(self._db, history, text, k=self._settings.recommendations)
+            history = await self._history(key, understood.entities.products)
+            try:
+                picks = await recommend(
+                    self._catalogue, history, text, k=self._settings.recommendations
+                )
+            except ConnectorError as e:
+                log.warning("dialogue.catalogue_failed", reason=str(e))
+                return [lookup_failed(language)]
             return [
                 reply(
                     recommendations_reply(picks, language),
@@ -154,3 +184,11 @@ class DialogueActions:
                 )
             ]
         return None
+
+    async def _history(self, key: ConversationKey, asked: Sequence[str]) -> CustomerHistory:
+        """What the customer bought and asked about; without the order system, only asked."""
+        try:
+            return await customer_history(self._orders, customer_id_for(key), asked=asked)
+        except ConnectorError as e:
+            log.warning("dialogue.order_history_failed", reason=str(e))
+            return CustomerHistory(asked=tuple(dict.fromkeys(asked)))

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.dialogue.dates import find_dates
 from bot.dialogue.numbers import CN_NUMERAL_CHARS, parse_number
+from core.shop import Product
 
 ORDER_PREFIX = "DD"
 ORDER_DIGITS = 8
@@ -215,6 +216,11 @@ class ProductCatalogue:
         unambiguous = [(alias, skus.pop()) for alias, skus in owners.items() if len(skus) == 1]
         unambiguous.sort(key=lambda pair: len(pair[0]), reverse=True)
         return cls(tuple((_name_pattern(alias), sku) for alias, sku in unambiguous))
+
+    @classmethod
+    def from_products(cls, products: Iterable[Product]) -> ProductCatalogue:
+        """The names of catalogue products, English and Chinese."""
+        return cls.from_names((p.sku, (p.name_en, p.name_zh)) for p in products)
 
     def find(self, text: str) -> tuple[list[str], str]:
         """SKUs mentioned in ``text`` (lower-cased, NFKC), longest names first, and the text

@@ -19,17 +19,17 @@ from typing import Any
 
 import structlog
 
-from bot.dialogue.shop import OrderInfo
 from core.errors import LLMError
 from core.llm import ChatBackend, ChatMessage, ToolCall, order_status_tool, run_with_tools
 from core.llm.chat_format import looks_like_tool_call
+from core.shop import Order
 from core.telemetry.llm_calls import llm_purpose
 from core.text import Language
 from knowledge.prompts import MAX_TURN_CHARS, conversation_messages, customer_block
 
 log = structlog.get_logger(__name__)
 
-OrderFinder = Callable[[str], Awaitable[OrderInfo | None]]
+OrderFinder = Callable[[str], Awaitable[Order | None]]
 """The asking customer's order by number (``None`` when it is not theirs or does not exist)."""
 
 MAX_TOKENS = 256
@@ -81,7 +81,7 @@ def order_messages(
     return messages
 
 
-def tool_view(order: OrderInfo, language: Language) -> dict[str, Any]:
+def tool_view(order: Order, language: Language) -> dict[str, Any]:
     """What the model sees of an order: its JSON with product names instead of SKUs."""
     return {**order.to_json(), "items": [item.name(language) for item in order.items]}
 

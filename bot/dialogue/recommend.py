@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bot.dialogue.entities import extract_amounts, normalize_text
-from bot.dialogue.shop import ProductInfo, catalogue_for, customer_orders, list_products
-from core.storage.db import Database
+from bot.dialogue.entities import ProductCatalogue, extract_amounts, normalize_text
+from core.shop import Catalogue, OrderBook, Product
 from core.text import Language
 
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
@@ -124,7 +123,7 @@ class ProductRequest:
 
 @dataclass(slots=True, frozen=True)
 class Recommendation:
-    product: ProductInfo
+    product: Product
     reason_en: str
     reason_zh: str
     score: float = 0.0
@@ -143,12 +142,17 @@ class Recommendation:
 
 
 async def customer_history(
-    db: Database, customer_id: str, asked: Iterable[str] = ()
+    orders: OrderBook, customer_id: str, asked: Iterable[str] = ()
 ) -> CustomerHistory:
-    """The customer's bought products (from their orders) and the ones they asked about."""
-    orders = await customer_orders(db, customer_id)
+    """The customer's bought products (from their recent orders) and the ones they asked
+    about.
+
+    Raises:
+        ConnectorError: the order system failed.
+    """
+    recent = await orders.recent(customer_id)
     bought = [
-        item.sku for order in orders if order.status in OWNED_STATUSES for item in order.items
+        item.sku for order in recent if order.status in OWNED_STATUSES for item in order.items
     ]
     return CustomerHistory(tuple(dict.fromkeys(bought)), tuple(dict.fromkeys(asked)))
 
@@ -160,7 +164,7 @@ def _mentions(text: str, word: str) -> bool:
 
 
 def parse_request(
-    query_text: str, products: Sequence[ProductInfo], category: str | None = None
+    query_text: str, products: Sequence[Product], category: str | None = None
 ) -> ProductRequest:
     """Reads category, wanted features, budget and "again" from the customer's words."""
     text = normalize_text(query_text)
@@ -194,7 +198,7 @@ def _category_in(text: str, categories: set[str]) -> str | None:
 
 
 def rank_products(
-    products: Sequence[ProductInfo],
+    products: Sequence[Product],
     history: CustomerHistory,
     request: ProductRequest,
     k: int = 3,
@@ -203,7 +207,7 @@ def rank_products(
     by_sku = {p.sku: p for p in products}
     asked = [by_sku[s] for s in history.asked if s in by_sku]
     owned = [by_sku[s] for s in history.bought if s in by_sku]
-    names = catalogue_for(products)
+    names = ProductCatalogue.from_products(products)
     ranked = []
     for position, product in enumerate(products):
         if request.category and product.category != request.category:
@@ -223,10 +227,10 @@ def rank_products(
 
 
 def _score(
-    product: ProductInfo,
+    product: Product,
     request: ProductRequest,
-    owned: Sequence[ProductInfo],
-    asked: Sequence[ProductInfo],
+    owned: Sequence[Product],
+    asked: Sequence[Product],
     mentioned: Sequence[str],
 ) -> tuple[float, list[str]]:
     factors = [f"tag:{tag}" for tag in request.tags if tag in product.tags]
@@ -255,10 +259,10 @@ def _score(
 
 
 def _reasons(
-    product: ProductInfo,
+    product: Product,
     factors: Sequence[str],
     request: ProductRequest,
-    by_sku: dict[str, ProductInfo],
+    by_sku: dict[str, Product],
 ) -> tuple[str, str]:
     en: list[str] = []
     zh: list[str] = []
@@ -297,7 +301,7 @@ def _first_clause(description: str) -> str:
 
 
 async def recommend(
-    db: Database,
+    catalogue: Catalogue,
     customer_history: CustomerHistory,
     query_text: str,
     category: str | None = None,
@@ -306,7 +310,7 @@ async def recommend(
     """Recommends up to ``k`` catalogue products for the customer's request.
 
     Args:
-        db: the database holding the catalogue.
+        catalogue: the products to choose from.
         customer_history: from :func:`customer_history`.
         query_text: the customer's message ("推荐一款降噪耳机，一千以内").
         category: a category chosen elsewhere (a button); None reads it from the text.
@@ -317,8 +321,8 @@ async def recommend(
         fits (for example, nothing within the budget).
 
     Raises:
-        StorageError: if the database fails.
+        ConnectorError: the product system failed.
     """
-    products = await list_products(db)
+    products = await catalogue.products()
     request = parse_request(query_text, products, category)
     return rank_products(products, customer_history, request, k)

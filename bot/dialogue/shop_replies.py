@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.dialogue.recommend import Recommendation
-from bot.dialogue.shop import OrderInfo
+from core.shop import Order
 from core.text import Language
 
 _STATUS: dict[str, tuple[str, str]] = {
@@ -18,7 +18,7 @@ _STATUS: dict[str, tuple[str, str]] = {
 }
 
 
-def order_status_reply(order: OrderInfo | None, order_no: str, language: Language) -> str:
+def order_status_reply(order: Order | None, order_no: str, language: Language) -> str:
     """The answer to "where is my order" for one of the customer's orders.
 
     Args:
@@ -49,6 +49,15 @@ def order_status_reply(order: OrderInfo | None, order_no: str, language: Languag
     elif order.eta and order.status == "delivered":
         text += f" Delivered on {order.eta.isoformat()}."
     return text
+
+
+def lookup_failed_reply(language: Language) -> str:
+    """What the customer reads when the order or product system cannot be reached."""
+    if language == "zh":
+        return "抱歉，暂时无法查询，请稍后再试。需要为您转接人工客服吗？"
+    return (
+        "Sorry, I can't look that up right now. Please try again in a moment, or talk to a human."
+    )
 
 
 def recommendations_reply(recommendations: Sequence[Recommendation], language: Language) -> str:

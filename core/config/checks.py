@@ -28,9 +28,34 @@ def startup_problems(settings: KefuSettings) -> list[str]:
     if settings.wecom.enabled:
         needed = ["corp_id", "agent_id", "secret", "token", "encoding_aes_key"]
         problems += _missing(settings.wecom, "wecom", needed)
+    problems += _shop_problems(settings)
     if settings.llm.backend == "transformers" and not settings.llm.model:
         problems.append(f"{env_name('llm', 'model')} (a model folder) is required for transformers")
     return problems
+
+
+def _shop_problems(settings: KefuSettings) -> list[str]:
+    orders, catalogue = settings.shop.orders, settings.shop.catalogue
+    needed = [
+        (orders.backend == "sql" and orders.sql.url is None, ("shop", "orders", "sql", "url")),
+        (
+            orders.backend == "http" and not orders.http.order_url,
+            ("shop", "orders", "http", "order_url"),
+        ),
+        (
+            catalogue.backend == "sql" and catalogue.sql.url is None,
+            ("shop", "catalogue", "sql", "url"),
+        ),
+        (
+            catalogue.backend == "http" and not catalogue.http.url,
+            ("shop", "catalogue", "http", "url"),
+        ),
+    ]
+    return [
+        f"{env_name(*path)} is required when {env_name(*path[:2], 'backend')} is {path[2]}"
+        for missing, path in needed
+        if missing
+    ]
 
 
 def describe_validation_error(error: ValidationError) -> list[str]:

@@ -53,7 +53,3 @@ class DialogueSettings(BaseModel):
         description="Sentiment score at or below which a message counts as frustrated.",
     )
     recommendations: int = Field(default=3, ge=1, le=10, description="Products per recommendation.")
-    seed_demo_shop: bool = Field(
-        default=True,
-        description="Load the demo catalogue and orders (bot/demo/*.csv) into empty shop tables.",
-    )

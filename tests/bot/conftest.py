@@ -12,9 +12,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Kefu
+from bot.demo.shop import DemoCatalogue, DemoOrderBook, seed_demo_shop
 from core.config.llm import LLMSettings
 from core.config.web import WebSettings
 from core.settings import DEMO_KB_DIR, KefuSettings, KnowledgeSettings
+from core.storage import Database
 from knowledge.base import KnowledgeBase
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -30,6 +32,28 @@ def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("demo-index")
     KnowledgeBase.open(KnowledgeSettings(), data_dir).reload()
     return data_dir
+
+
+@pytest.fixture
+async def shop_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite database with the demo shop loaded."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
+    await database.upgrade()
+    await seed_demo_shop(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def demo_orders(shop_db: Database) -> DemoOrderBook:
+    return DemoOrderBook(shop_db)
+
+
+@pytest.fixture
+def demo_catalogue(shop_db: Database) -> DemoCatalogue:
+    return DemoCatalogue(shop_db)
 
 
 @pytest.fixture

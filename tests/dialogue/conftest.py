@@ -1,20 +1,17 @@
-"""Fixtures of the dialogue tests: a cheap deterministic embedder, the demo catalogue, a
-database with the shop tables."""
+"""Fixtures of the dialogue tests: a cheap deterministic embedder, the demo catalogue."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import re
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
+from bot.demo.shop import DEMO_PRODUCTS_CSV
 from bot.dialogue.entities import ProductCatalogue
-from bot.dialogue.shop import DEMO_PRODUCTS_CSV, seed_demo_shop
-from core.storage import Database
 
 DIM = 512
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
@@ -56,15 +53,3 @@ def catalogue() -> ProductCatalogue:
     with DEMO_PRODUCTS_CSV.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return ProductCatalogue.from_names((r["sku"], (r["name_en"], r["name_zh"])) for r in rows)
-
-
-@pytest.fixture
-async def shop_db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated SQLite database with the demo shop loaded."""
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}")
-    await database.upgrade()
-    await seed_demo_shop(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
