@@ -211,7 +211,7 @@ def instrument(spans: Spans, kefu: Any) -> None:
     wrap(kefu.knowledge.embedder.inner, "embed_queries", "embed: model (uncached query)")
     wrap(kefu.knowledge, "search", "kb.search (thread)")
     retriever = kefu.knowledge.retriever
-    wrap(retriever.query_vectors, "vector", "kb: query vector (cache or embed)")
+    wrap(retriever.query_vectors, "vector", "query vector, intent and kb (cache or embed)")
     wrap(retriever._store, "query", "kb: dense search (chroma query)")
     wrap(retriever._store, "get", "kb: chroma get chunks")
     wrap(retrieval_module, "tokenize", "kb: tokenize (jieba)")

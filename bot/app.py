@@ -50,7 +50,6 @@ from core.telemetry import GaugeSources, LLMCallStore, record_llm_calls
 from core.types import ConversationKey, IncomingMessage, OutgoingMessage, utcnow
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import make_embedder
-from knowledge.query_cache import CachedQueryEmbedder
 
 log = structlog.get_logger(__name__)
 
@@ -158,7 +157,7 @@ class Kefu:
         await db.upgrade()
         bus = make_bus(db.url)
         await bus.start()
-        embedder = CachedQueryEmbedder(make_embedder(settings.knowledge))
+        embedder = make_embedder(settings.knowledge)
         knowledge = await asyncio.to_thread(
             KnowledgeBase.open,
             settings.knowledge,

@@ -34,6 +34,7 @@ from knowledge.embeddings import Embedder, make_embedder
 from knowledge.indexing import Applied, Indexer, learned_key
 from knowledge.lexical import ChunkFields, LexicalIndex, TokenCache
 from knowledge.loaders.faq import question_key
+from knowledge.query_cache import CachedQueryEmbedder
 from knowledge.retrieval import (
     CrossEncoderReranker,
     FusionWeights,
@@ -79,7 +80,8 @@ class KnowledgeBase:
     Args:
         settings: Knowledge settings.
         data_dir: Where the embedded Chroma and this process's caches live.
-        embedder: Embeds passages and queries.
+        embedder: Embeds passages and queries; queries go through the one query cache,
+            ``self.embedder``, which the retriever and the intent classifier share.
         store: The Chroma collection.
         state: The manifest, additions and generation in the database.
         on_changed: Called with the new generation after each change this process made.
@@ -96,7 +98,7 @@ class KnowledgeBase:
     ) -> None:
         self.settings = settings
         self.data_dir = data_dir
-        self.embedder = embedder
+        self.embedder = CachedQueryEmbedder(embedder)
         self.on_changed = on_changed
         self._store = store
         self._state = state
@@ -121,7 +123,7 @@ class KnowledgeBase:
         self.retriever = HybridRetriever(
             store=store,
             lexical=lambda: self._lexical,
-            embedder=embedder,
+            query_vectors=self.embedder,
             calibration=calibration_for(embedder.name, settings.calibration_weights),
             weights=FusionWeights(
                 rrf_k=settings.rrf_k,

@@ -27,20 +27,19 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import structlog
-from numpy.typing import NDArray
 
 from core.errors import ConfigError, InputError
 from knowledge.calibration import Calibration
 from knowledge.chunking import Chunk
-from knowledge.embeddings import Embedder, embed_or_raise
 from knowledge.lexical import LexicalIndex, tokenize
+from knowledge.query_cache import CachedQueryEmbedder
 from knowledge.store import FILTER_FIELDS, ChunkStore
 
 log = structlog.get_logger(__name__)
@@ -170,49 +169,14 @@ class CrossEncoderReranker:
         return [int(i) for i in np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")]
 
 
-class QueryVectorCache:
-    """Recent query embeddings: customers repeat themselves ("转人工", "hi"), and comparing
-    ranking modes on one query should embed it once."""
-
-    def __init__(self, embedder: Embedder, size: int = 512) -> None:
-        self._embedder = embedder
-        self._size = size
-        self._vectors: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def vector(self, query: str) -> NDArray[np.float32]:
-        with self._lock:
-            found = self._vectors.get(query)
-            if found is not None:
-                self._vectors.move_to_end(query)
-                return found
-        vector: NDArray[np.float32] = embed_or_raise(self._embedder.embed_queries, [query])[0]
-        if self._size > 0:
-            with self._lock:
-                self._vectors[query] = vector
-                while len(self._vectors) > self._size:
-                    self._vectors.popitem(last=False)
-        return vector
-
-    def clear(self) -> None:
-        with self._lock:
-            self._vectors.clear()
-
-    def preload(self, vectors: Mapping[str, NDArray[np.float32]]) -> None:
-        """Keeps ``vectors`` (text -> embedding computed elsewhere, e.g. in one batch), growing
-        the cache to hold them all."""
-        with self._lock:
-            self._size = max(self._size, len(self._vectors) + len(vectors))
-            self._vectors.update(vectors)
-
-
 class HybridRetriever:
     """Searches one store and its BM25 snapshot.
 
     Args:
         store: The vector store.
         lexical: Returns the current BM25 snapshot (it is swapped after each change).
-        embedder: Embeds queries into the store's vector space.
+        query_vectors: Embeds queries into the store's vector space, through the one query
+            cache the intent classifier shares.
         calibration: Turns hit features into the calibrated score.
         weights: Fusion parameters.
         mode: Default ranking: hybrid, dense or bm25 alone.
@@ -224,7 +188,7 @@ class HybridRetriever:
         self,
         store: ChunkStore,
         lexical: Callable[[], LexicalIndex],
-        embedder: Embedder,
+        query_vectors: CachedQueryEmbedder,
         calibration: Calibration,
         weights: FusionWeights,
         mode: RetrievalMode = "hybrid",
@@ -233,7 +197,7 @@ class HybridRetriever:
     ) -> None:
         self._store = store
         self._lexical = lexical
-        self.query_vectors = QueryVectorCache(embedder)
+        self.query_vectors = query_vectors
         self._calibration = calibration
         self.weights = weights
         self.mode: RetrievalMode = mode

@@ -8,13 +8,12 @@ so the code still renders as code.
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from discord.utils import escape_markdown
 
 from bot.adapters.discord.convert import BUTTON_PREFIX
+from bot.adapters.payloads import DIGEST_MARK, REMEMBERED_PAYLOADS, DigestedPayloads
 from bot.adapters.textsplit import looks_chinese, sources_line, split_text, utf16_len
 from core.types import OutgoingMessage
 
@@ -24,7 +23,6 @@ LABEL_LIMIT = 80
 CUSTOM_ID_LIMIT = 100
 _FENCE = "```"
 _FENCE_ROOM = 8  # "\n```" closing one part and "```\n" reopening the next
-_DIGEST_MARK = "#"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,28 +36,22 @@ class DiscordText:
 class ButtonPayloads:
     """Fits payloads into custom_ids; long ones travel as a digest looked up here."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._long: OrderedDict[str, str] = OrderedDict()
-        self._capacity = capacity
+    def __init__(self, capacity: int = REMEMBERED_PAYLOADS) -> None:
+        self._long = DigestedPayloads(capacity)
 
     def encode(self, payload: str) -> str:
         room = CUSTOM_ID_LIMIT - len(BUTTON_PREFIX)
-        if len(payload) <= room and not payload.startswith(_DIGEST_MARK):
+        if len(payload) <= room and not payload.startswith(DIGEST_MARK):
             return BUTTON_PREFIX + payload
-        digest = _DIGEST_MARK + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-        self._long[digest] = payload
-        self._long.move_to_end(digest)
-        while len(self._long) > self._capacity:
-            self._long.popitem(last=False)
-        return BUTTON_PREFIX + digest
+        return BUTTON_PREFIX + self._long.remember(payload)
 
     def decode(self, custom_id: str) -> str | None:
         """The payload behind one of our custom_ids; ``None`` if not ours or forgotten."""
         if not custom_id.startswith(BUTTON_PREFIX):
             return None
         data = custom_id[len(BUTTON_PREFIX) :]
-        if data.startswith(_DIGEST_MARK):
-            return self._long.get(data)
+        if data.startswith(DIGEST_MARK):
+            return self._long.recall(data)
         return data
 
 

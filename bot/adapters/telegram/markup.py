@@ -8,18 +8,15 @@ the sources line.
 
 from __future__ import annotations
 
-import hashlib
 import html
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from bot.adapters.payloads import DIGEST_MARK, REMEMBERED_PAYLOADS, DigestedPayloads
 from bot.adapters.textsplit import looks_chinese, sources_line, split_text, utf16_len
 from core.types import OutgoingMessage
 
 TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64  # bytes
-_DIGEST_PREFIX = "#"
-_REMEMBERED_PAYLOADS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +36,8 @@ class CallbackPayloads:
     up here; after a restart such an old button is reported as expired, never misread.
     """
 
-    def __init__(self, capacity: int = _REMEMBERED_PAYLOADS) -> None:
-        self._long: OrderedDict[str, str] = OrderedDict()
-        self._capacity = capacity
+    def __init__(self, capacity: int = REMEMBERED_PAYLOADS) -> None:
+        self._long = DigestedPayloads(capacity)
         self._new: dict[str, str] = {}
 
     def drain_new(self) -> dict[str, str]:
@@ -53,21 +49,17 @@ class CallbackPayloads:
     def encode(self, payload: str) -> str:
         """The callback_data for ``payload``."""
         if len(payload.encode("utf-8")) <= CALLBACK_DATA_LIMIT and not payload.startswith(
-            _DIGEST_PREFIX
+            DIGEST_MARK
         ):
             return payload
-        digest = _DIGEST_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-        self._long[digest] = payload
+        digest = self._long.remember(payload)
         self._new[digest] = payload
-        self._long.move_to_end(digest)
-        while len(self._long) > self._capacity:
-            self._long.popitem(last=False)
         return digest
 
     def decode(self, data: str) -> str | None:
         """The payload behind ``data``, or ``None`` when it is no longer known."""
-        if data.startswith(_DIGEST_PREFIX):
-            return self._long.get(data)
+        if data.startswith(DIGEST_MARK):
+            return self._long.recall(data)
         return data
 
 
