@@ -116,26 +116,6 @@ def pick_passage(question: str, passages: Sequence[Passage], language: Language)
     return min(tied, key=lambda p: p.rank)
 
 
-def continued_passage(
-    question: str,
-    passages: Sequence[Passage],
-    answered_before: Collection[str],
-    thresholds: Thresholds,
-) -> Passage | None:
-    """For a follow-up, the passage the previous answer quoted, when it is still among the
-    relevant ones and mentions what the follow-up asks about ("平板呢" after "笔记本保修几年":
-    the warranty entry names tablets too); its sentences about that are the answer, rather
-    than another entry that the two questions together happen to resemble."""
-    for passage in passages:
-        if (
-            passage.chunk_id in answered_before
-            and passage.score >= thresholds.answer
-            and shares_a_term(question, passage.answer or passage.text)
-        ):
-            return passage
-    return None
-
-
 def decide_answer(
     question: str,
     language: Language,
@@ -157,9 +137,7 @@ def decide_answer(
             (a follow-up read with the previous turn); what the answer must match.
     """
     asked = asked or question
-    best = continued_passage(question, passages, answered_before, thresholds) or pick_passage(
-        question, passages, language
-    )
+    best = pick_passage(question, passages, language)
     if best is None or best.score < thresholds.answer or foreign_subject(asked, passages):
         confidence = best.score if best else 0.0
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)

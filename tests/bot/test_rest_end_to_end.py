@@ -44,10 +44,13 @@ async def test_unrelated_question_gets_an_honest_dont_know_and_a_human_offer(
 async def test_follow_up_is_understood_from_the_previous_turn(
     client: Client, demo_faq: dict[str, dict[str, str]]
 ) -> None:
-    await ask(client, "dave", "支持7天无理由退货吗？")
+    [first] = await ask(client, "dave", "支持7天无理由退货吗？")
     [reply] = await ask(client, "dave", "那换货呢？")
-    exchange_answers = {row["answer"] for faq_id, row in demo_faq.items() if "exchange" in faq_id}
-    assert reply["text"] in exchange_answers
+    # answered about exchanges (the part that differs), not "don't know" or the same answer
+    assert "换" in reply["text"] and reply["text"] != first["text"]
+    assert reply["custom"]["answer_kind"] in ("faq", "passage")
+    [source] = reply["custom"]["citations"][:1]
+    assert source["doc_id"].startswith("returns-")
 
 
 async def test_conversation_survives_a_restart(

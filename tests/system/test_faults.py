@@ -19,7 +19,8 @@ from tests.system.cluster import Cluster, Worker, wait_until
 from tests.system.conftest import TELEGRAM_SECRET, llm_env, telegram_env, wecom_env
 
 LLM_QUESTION = "退货运费谁出？"
-"""Answered from passages, so with an LLM configured the turn waits on the model."""
+"""A knowledge question: with an LLM configured (and no FAQ short-cut) the turn waits on the
+model."""
 FAQS = ["How long is the warranty?", "Can I pay with Alipay?", "发票可以开公司抬头吗？"]
 CHATS = 20
 

@@ -137,32 +137,3 @@ def test_a_quote_is_about_the_question_when_the_entry_is_asked_that_way() -> Non
     assert decide_answer("收到货第五天了，还来得及退不", "zh", [bare], THRESHOLDS).kind is (
         AnswerKind.DONT_KNOW
     )
-
-
-def test_a_follow_up_stays_with_the_entry_it_follows_when_that_entry_names_it() -> None:
-    periods = dataclasses.replace(
-        faq(0.6, "zh", "手机、平板保修1年。笔记本电脑保修2年。", "periods"),
-        question="保修期多久？",
-    )
-    claims = dataclasses.replace(
-        faq(0.95, "zh", "在我的订单里申请维修。", "claims"), question="平板坏了怎么报修？"
-    )
-    answer = decide_answer(
-        "平板呢",
-        "zh",
-        [claims, periods],
-        THRESHOLDS,
-        answered_before={"periods"},
-        asked="笔记本保修几年 平板呢",
-    )
-    assert answer.kind is AnswerKind.PASSAGE
-    assert answer.citations[0].chunk_id == "periods"
-    assert "1年" in answer.text
-    # a follow-up about something the previous entry does not mention moves on to its entry
-    exchange = dataclasses.replace(
-        faq(0.7, "zh", "签收后15天内可以换货。", "exchange"), question="多久内可以换货？"
-    )
-    moved = decide_answer(
-        "那换货呢", "zh", [exchange, periods], THRESHOLDS, answered_before={"periods"}
-    )
-    assert moved.citations[0].chunk_id == "exchange"
