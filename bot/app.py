@@ -27,6 +27,7 @@ from bot.feedback.service import FeedbackService
 from bot.handoff import HandoffService
 from bot.handoff import install as install_handoff
 from bot.handoff.workspace import staff_auth
+from bot.llm_tasks import summarizer
 from bot.logs import configure_logging
 from bot.middlewares import web_middlewares
 from bot.observability import api_docs_routes, metrics_routes
@@ -96,7 +97,9 @@ class Kefu:
             retry_window=timedelta(seconds=server.delivery_retry_s),
         )
         self.admin = AdminCommands(self.knowledge, self.deliver)
-        self.handoff = install_handoff(self)
+        self.handoff = install_handoff(
+            self, summarize=summarizer(self.llm) if self.llm is not None else None
+        )
         self.bus.subscribe(AGENTS, self.handoff.hub.on_note)
         self.bus.subscribe(KNOWLEDGE, self._knowledge_changed)
         self.feedback = FeedbackService(
@@ -105,6 +108,7 @@ class Kefu:
             self.db,
             self.knowledge.add_faq,
             add_alternative=self.knowledge.add_alternative,
+            embed=self.knowledge.embedder.embed_queries,
         )
         self.gauges.watch(self.handoff.queue.waiting, self.knowledge.stats)
         self.gauges.set_outbox_source(self.outbox.counts)

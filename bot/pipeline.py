@@ -32,6 +32,7 @@ from bot.feedback.service import FeedbackService
 from bot.feedback.transcript import KNOWLEDGE_ANSWERS
 from bot.generation import generated_answer
 from bot.handoff import HandoffService
+from bot.llm_tasks import completion
 from bot.messages import human_button, say
 from core.errors import KnowledgeError, StorageError
 from core.events import AnswerKind, EventKind
@@ -185,10 +186,26 @@ class Pipeline:
             return None
         with observe_step("understand"):
             understood = await asyncio.to_thread(self._understander.understand, turn.text)
+            understood = await self._understand_with_llm(turn.text, understood)
         await self._store.append_event(
             turn.message.key, EventKind.UNDERSTANDING, payload=understood.to_json()
         )
         return understood
+
+    async def _understand_with_llm(self, text: str, understood: Understanding) -> Understanding:
+        """The model's second opinion, when one is configured and asked for."""
+        config = self._settings.dialogue
+        if self._understander is None or self._llm is None:
+            return understood
+        if not (config.llm_refine or config.llm_entities):
+            return understood
+        return await self._understander.with_llm(
+            understood,
+            text,
+            completion(self._llm, "understand"),
+            refine_below=config.llm_refine_below if config.llm_refine else None,
+            entities=config.llm_entities,
+        )
 
     async def _maybe_escalate(
         self, turn: Turn, understood: Understanding | None
