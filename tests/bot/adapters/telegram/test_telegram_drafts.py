@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from tests.adapters.telegram.conftest import SECRET, Running
+from tests.bot.adapters.telegram.conftest import SECRET, Running
 from tests.fakes.pipeline import ScriptedPipeline
 from tests.fakes.telegram import BOT_USERNAME, FakeTelegram, message_update, visible_text
 

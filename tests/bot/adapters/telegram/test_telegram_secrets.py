@@ -11,7 +11,7 @@ from bot.adapters.telegram import TelegramAdapter
 from core.config.channels import TelegramSettings
 from core.config.checks import describe_validation_error
 from core.errors import AdapterError, ConfigError
-from tests.adapters.telegram.conftest import settings_for
+from tests.bot.adapters.telegram.conftest import settings_for
 from tests.fakes.pipeline import ScriptedPipeline
 from tests.fakes.runtime import local_runtime
 from tests.fakes.telegram import FakeTelegram

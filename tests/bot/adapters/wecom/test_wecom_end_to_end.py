@@ -23,7 +23,7 @@ from tests.fakes.wecom import (
 )
 
 
-async def test_demo_question_answered_and_non_admin_kb_reload_refused(kefu: Kefu) -> None:
+async def test_demo_question_answered_and_non_admin_kb_reload_refused(platform_kefu: Kefu) -> None:
     api = FakeWeCom()
     await api.start()
     settings = WeComSettings(
@@ -35,8 +35,8 @@ async def test_demo_question_answered_and_non_admin_kb_reload_refused(kefu: Kefu
         encoding_aes_key=SecretStr(AES_KEY),
         api_base_url=api.url,
     )
-    adapter = WeComAdapter(settings, kefu.runner, kefu.shared)
-    kefu.add_adapter(adapter)
+    adapter = WeComAdapter(settings, platform_kefu.runner, platform_kefu.shared)
+    platform_kefu.add_adapter(adapter)
     async with serve_routes(adapter.routes()) as base:
         await adapter.start()
         wecom = CallbackSender(base + settings.callback_path)

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import AdapterError
 from core.types import ConversationKey, OutgoingMessage
-from tests.adapters.telegram.conftest import SECRET, Running
+from tests.bot.adapters.telegram.conftest import SECRET, Running
 from tests.fakes.pipeline import LONG_WORDS, TEXT_ONLY, ScriptedPipeline
 from tests.fakes.telegram import (
     BOT_USERNAME,

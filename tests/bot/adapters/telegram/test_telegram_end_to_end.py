@@ -5,17 +5,17 @@ from __future__ import annotations
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import Kefu
 from core.types import ConversationKey, OutgoingMessage
-from tests.adapters.telegram.conftest import SECRET, settings_for
+from tests.bot.adapters.telegram.conftest import SECRET, settings_for
 from tests.fakes.server import serve_routes
 from tests.fakes.telegram import FakeTelegram, message_update, visible_text
 
 
 async def test_demo_question_answered_and_non_admin_kb_reload_refused(
-    fake: FakeTelegram, kefu: Kefu
+    fake: FakeTelegram, platform_kefu: Kefu
 ) -> None:
     settings = settings_for(fake)
-    adapter = TelegramAdapter(settings, kefu.runner, kefu.shared)
-    kefu.add_adapter(adapter)
+    adapter = TelegramAdapter(settings, platform_kefu.runner, platform_kefu.shared)
+    platform_kefu.add_adapter(adapter)
     async with serve_routes(adapter.routes()) as base:
         await adapter.start()
         url = base + settings.webhook_path
@@ -24,7 +24,7 @@ async def test_demo_question_answered_and_non_admin_kb_reload_refused(
         for update in (question, command):
             assert await fake.post_webhook(url, update, SECRET) == 200
         await fake.wait_for("sendMessage", 2)
-        await kefu.deliver(
+        await platform_kefu.deliver(
             ConversationKey("telegram", "77", "77"), OutgoingMessage("Agent Mei here.")
         )
         await fake.wait_for("sendMessage", 3)  # stored, then sent by the outbox

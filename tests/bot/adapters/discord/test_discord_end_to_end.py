@@ -9,11 +9,11 @@ from pydantic import SecretStr
 from bot.adapters.discord import DiscordAdapter
 from bot.app import Kefu
 from core.config.channels import DiscordSettings
-from tests.adapters.discord.test_discord_adapter import DM_CHANNEL, payload
+from tests.bot.adapters.discord.test_discord_adapter import DM_CHANNEL, payload
 from tests.fakes.discord import APPLICATION_ID, TOKEN, FakeDiscord
 
 
-async def test_demo_question_answered_and_non_admin_kb_command_refused(kefu: Kefu) -> None:
+async def test_demo_question_answered_and_non_admin_kb_command_refused(platform_kefu: Kefu) -> None:
     fake = FakeDiscord()
     await fake.start()
     settings = DiscordSettings(
@@ -22,8 +22,8 @@ async def test_demo_question_answered_and_non_admin_kb_command_refused(kefu: Kef
         api_base_url=fake.api_base_url,
         gateway_url=fake.gateway_url,
     )
-    adapter = DiscordAdapter(settings, kefu.runner, kefu.shared)
-    kefu.add_adapter(adapter)
+    adapter = DiscordAdapter(settings, platform_kefu.runner, platform_kefu.shared)
+    platform_kefu.add_adapter(adapter)
     try:
         await adapter.start()
         await asyncio.wait_for(fake.ready.wait(), 5)

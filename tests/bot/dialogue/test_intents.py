@@ -15,7 +15,7 @@ from bot.dialogue.intent_catalog import (
 )
 from bot.dialogue.intents import IntentClassifier, load_intent_classifier, refine_intent
 from core.errors import ConfigError, LLMError
-from tests.dialogue.conftest import HashingEmbedder
+from tests.bot.dialogue.conftest import HashingEmbedder
 
 SMALL_YAML = """
 intents:

@@ -15,7 +15,7 @@ from bot.dialogue.evaluation import (
     run_intent_eval,
 )
 from core.errors import InputError
-from tests.dialogue.conftest import HashingEmbedder
+from tests.bot.dialogue.conftest import HashingEmbedder
 
 TOPICS = {
     "weather": ["weather", "rain", "sunny", "forecast", "temperature", "snow"],

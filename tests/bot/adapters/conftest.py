@@ -18,16 +18,16 @@ ADMINS = {"telegram": ["4242"], "discord": ["1400000000000000001"], "wecom": ["b
 
 
 @pytest.fixture(scope="session")
-def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hashing_demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("adapters-demo-index")
     KnowledgeBase.open(KNOWLEDGE, data_dir).reload()
     return data_dir
 
 
 @pytest.fixture
-async def kefu(tmp_path: Path, demo_index: Path) -> AsyncIterator[Kefu]:
+async def platform_kefu(tmp_path: Path, hashing_demo_index: Path) -> AsyncIterator[Kefu]:
     data_dir = tmp_path / "data"
-    shutil.copytree(demo_index, data_dir)
+    shutil.copytree(hashing_demo_index, data_dir)
     settings = KefuSettings(data_dir=data_dir, knowledge=KNOWLEDGE, admins=ADMINS)
     app = await Kefu.create(settings, configure_logs=False)
     yield app
