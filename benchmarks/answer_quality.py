@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.dialogue.policy import best_sentences  # noqa: E402
-from core.llm.base import ChatBackend, make_backend  # noqa: E402
+from core.llm import ChatBackend, make_backend  # noqa: E402
 from core.settings import KefuSettings  # noqa: E402
 from knowledge.evaluation import index_corpus, read_jsonl  # noqa: E402
 from knowledge.rag_chain import generate_grounded_answer  # noqa: E402

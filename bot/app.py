@@ -24,8 +24,9 @@ from bot.dialogue.entities import ProductCatalogue
 from bot.dialogue.intents import load_intent_classifier
 from bot.dialogue.understanding import Understander
 from bot.feedback.service import FeedbackService
+from bot.feedback.web import admin_routes
 from bot.handoff import HandoffService
-from bot.handoff import install as install_handoff
+from bot.handoff.workspace import routes as workspace_routes
 from bot.handoff.workspace import staff_auth
 from bot.llm_tasks import summarizer
 from bot.logs import configure_logging
@@ -36,7 +37,7 @@ from bot.runtime.bus import AGENTS, KNOWLEDGE, Bus, LocalBus, make_bus
 from bot.runtime.delivery import Delivery
 from bot.runtime.locks import named_locks
 from bot.runtime.runner import ConversationRunner
-from bot.runtime.upkeep import Upkeep
+from bot.runtime.upkeep import Chores, Upkeep
 from core.config.shop import ShopSettings
 from core.errors import ConnectorError
 from core.events import EventKind
@@ -97,8 +98,13 @@ class Kefu:
             retry_window=timedelta(seconds=server.delivery_retry_s),
         )
         self.admin = AdminCommands(self.knowledge, self.deliver)
-        self.handoff = install_handoff(
-            self, summarize=summarizer(self.llm) if self.llm is not None else None
+        self.handoff = HandoffService(
+            self.settings,
+            self.db,
+            self.store,
+            self.deliver,
+            summarize=summarizer(self.llm) if self.llm is not None else None,
+            publish=self.publish_to_agents,
         )
         self.bus.subscribe(AGENTS, self.handoff.hub.on_note)
         self.bus.subscribe(KNOWLEDGE, self._knowledge_changed)
@@ -238,9 +244,9 @@ class Kefu:
         routes: list[web.RouteDef] = []
         for adapter in self.adapters.values():
             routes.extend(adapter.routes())
-        routes.extend(self.handoff.routes())
+        routes.extend(workspace_routes(self.handoff))
         sessions, _, proxies = staff_auth(self.handoff)
-        routes.extend(self.feedback.routes(sessions, proxies))
+        routes.extend(admin_routes(self.feedback, sessions, proxies))
         return routes
 
     def web_app(self) -> web.Application:
@@ -260,7 +266,18 @@ class Kefu:
     async def start(self) -> None:
         """Starts the channels (a platform that is down is retried in the background) and
         the upkeep: delivery retries, orphaned messages, retention."""
-        self._upkeep = Upkeep(self, self.settings.server)
+        self._upkeep = Upkeep(
+            Chores(
+                delivery=self.delivery,
+                runner=self.runner,
+                inbox=self.inbox,
+                outbox=self.outbox,
+                shared=self.shared,
+                knowledge=self.knowledge,
+                retention=timedelta(hours=self.settings.server.message_retention_hours),
+                refresh_interval_s=self.settings.knowledge.refresh_interval_s,
+            )
+        )
         self._upkeep.start()
         for adapter in self.adapters.values():
             await self._upkeep.start_adapter(adapter)

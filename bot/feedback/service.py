@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from aiohttp import web
 
 from bot.feedback import texts
 from bot.feedback.candidates import Candidate, CandidateScanner, CandidateStore
@@ -32,8 +31,7 @@ from core.text import Language, detect_language
 from core.types import Button, ConversationKey, OutgoingMessage, utcnow
 
 if TYPE_CHECKING:
-    from bot.handoff.auth import StaffSessions
-    from bot.proxies import TrustedProxies
+    pass
 
 log = structlog.get_logger(__name__)
 
@@ -176,13 +174,6 @@ class FeedbackService:
         log.info("feedback.reason_recorded", conversation=key.as_str())
         language = rating.payload.get("language", "en")
         return [_reply(texts.say("thanks_reason", "zh" if language == "zh" else "en"), "reason")]
-
-    def routes(self, sessions: StaffSessions, proxies: TrustedProxies) -> list[web.RouteDef]:
-        """The admin pages ``/admin/review`` and ``/admin/dashboard`` (token-protected), with
-        admin sessions kept in ``sessions``."""
-        from bot.feedback.web import admin_routes
-
-        return admin_routes(self, sessions, proxies)
 
     async def _rate(
         self, key: ConversationKey, rating: str, argument: str, language: Language

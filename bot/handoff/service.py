@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from aiohttp import web
 
 from bot.admin import is_command, parse_command
 from bot.handoff.agents import AgentDirectory
@@ -237,12 +236,6 @@ class HandoffService:
         """Close the agents' WebSockets (from ``app.on_shutdown``, so shutdown is quick);
         the workspace reconnects by itself and assignments stay."""
         await self.desk.disconnect_all()
-
-    def routes(self) -> list[web.RouteDef]:
-        """The agent workspace under ``/agent``, to mount on the bot's aiohttp server."""
-        from bot.handoff.workspace import routes
-
-        return routes(self)
 
     async def start(self) -> None:
         """Start releasing conversations of agents who left (also done lazily)."""

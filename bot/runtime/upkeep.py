@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,12 @@ from core.types import utcnow
 from knowledge.refresh import keep_fresh
 
 if TYPE_CHECKING:
-    from bot.app import Kefu
-    from core.settings import ServerSettings
+    from bot.runtime.delivery import Delivery
+    from bot.runtime.runner import ConversationRunner
+    from core.storage.inbox import InboxStore
+    from core.storage.outbox import OutboxStore
+    from core.storage.shared import SharedValues
+    from knowledge.base import KnowledgeBase
 
 log = structlog.get_logger(__name__)
 
@@ -27,22 +32,37 @@ _ADAPTER_RETRY_FIRST_S = 2.0
 _ADAPTER_RETRY_MAX_S = 120.0
 
 
+@dataclass(slots=True, frozen=True)
+class Chores:
+    """What a worker's chores work on."""
+
+    delivery: Delivery
+    runner: ConversationRunner
+    inbox: InboxStore
+    outbox: OutboxStore
+    shared: SharedValues
+    knowledge: KnowledgeBase
+    retention: timedelta
+    """How long answered messages and delivered replies are kept."""
+    refresh_interval_s: float
+    """How often the knowledge generation is checked (0: never)."""
+
+
 class Upkeep:
     """Runs the chores of one worker until :meth:`stop`."""
 
-    def __init__(self, kefu: Kefu, settings: ServerSettings) -> None:
-        self._kefu = kefu
-        self._settings = settings
+    def __init__(self, chores: Chores) -> None:
+        self._chores = chores
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        kefu = self._kefu
-        self._every(DELIVERY_EVERY_S, "delivery", kefu.delivery.sweep)
-        self._every(ORPHANS_EVERY_S, "orphans", kefu.runner.answer_orphans)
+        chores = self._chores
+        self._every(DELIVERY_EVERY_S, "delivery", chores.delivery.sweep)
+        self._every(ORPHANS_EVERY_S, "orphans", chores.runner.answer_orphans)
         self._every(RETENTION_EVERY_S, "retention", self._forget_old)
         # Changes nobody announced on the bus (the CLI, a worker that died) are seen this way.
-        interval = kefu.settings.knowledge.refresh_interval_s
-        self._tasks.append(asyncio.create_task(keep_fresh(kefu.knowledge, interval)))
+        keeping = keep_fresh(chores.knowledge, chores.refresh_interval_s)
+        self._tasks.append(asyncio.create_task(keeping))
 
     async def start_adapter(self, adapter: Any) -> None:
         """Starts a channel now, or keeps trying in the background while its platform is
@@ -89,9 +109,9 @@ class Upkeep:
         self._tasks.append(asyncio.create_task(loop()))
 
     async def _forget_old(self) -> None:
-        cutoff = utcnow() - timedelta(hours=self._settings.message_retention_hours)
-        kefu = self._kefu
-        inbox = await kefu.inbox.forget(older_than=cutoff)
-        outbox = await kefu.outbox.forget(older_than=cutoff)
-        await kefu.shared.forget_expired()
+        chores = self._chores
+        cutoff = utcnow() - chores.retention
+        inbox = await chores.inbox.forget(older_than=cutoff)
+        outbox = await chores.outbox.forget(older_than=cutoff)
+        await chores.shared.forget_expired()
         log.info("runtime.retention.forgot", inbox=inbox, outbox=outbox)

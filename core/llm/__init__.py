@@ -12,8 +12,8 @@ from core.llm.base import (
     ToolSpec,
     Usage,
     closing_stream,
-    make_backend,
 )
+from core.llm.factory import make_backend
 from core.llm.fallback import Answered, FailSafeBackend, with_fallback
 from core.llm.tools import ORDER_STATUS, OrderLookup, Tool, order_status_tool, run_with_tools
 

@@ -7,8 +7,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from core.config.llm import LLMSettings
-
 JSONObject = Mapping[str, Any]
 """A JSON object as parsed by ``json.loads``."""
 
@@ -127,29 +125,3 @@ class ChatBackend(Protocol):
     async def close(self) -> None:
         """Release connections, threads and memory."""
         ...
-
-
-def make_backend(settings: LLMSettings) -> ChatBackend | None:
-    """The configured backend, wrapped so that failures fall back fast; ``None`` for ``none``.
-
-    Nothing connects or loads here: the openai client connects on the first request and a
-    local model loads on the first request (or ``await backend.load()`` on
-    :class:`core.llm.transformers_backend.TransformersBackend` to warm it at start-up).
-
-    Raises:
-        ConfigError: the settings are incomplete (no model, Azure without api-version).
-    """
-    from core.llm.fallback import FailSafeBackend
-
-    inner: ChatBackend
-    if settings.backend == "none":
-        return None
-    if settings.backend == "openai":
-        from core.llm.openai_backend import OpenAIBackend
-
-        inner = OpenAIBackend(settings)
-    else:
-        from core.llm.transformers_backend import TransformersBackend  # imports torch
-
-        inner = TransformersBackend(settings)
-    return FailSafeBackend(inner, cooldown_s=settings.failure_cooldown_s)

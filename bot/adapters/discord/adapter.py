@@ -22,8 +22,8 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+import bot.adapters.discord.convert as convert
 from bot.adapters.base import Runner
-from bot.adapters.discord import convert
 from bot.adapters.discord.markup import ButtonPayloads, DiscordText, render
 from bot.adapters.textsplit import sorry_text
 from bot.runtime.runner import ShuttingDown

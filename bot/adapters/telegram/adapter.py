@@ -29,8 +29,8 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+import bot.adapters.telegram.convert as convert
 from bot.adapters.base import Runner
-from bot.adapters.telegram import convert
 from bot.adapters.telegram.drafts import AnswerDraft
 from bot.adapters.telegram.markup import CallbackPayloads, TelegramText, render
 from bot.runtime.runner import ShuttingDown

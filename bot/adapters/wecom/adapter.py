@@ -18,8 +18,8 @@ import structlog
 from aiohttp import web
 from pydantic import SecretStr
 
+import bot.adapters.wecom.convert as convert
 from bot.adapters.base import Runner
-from bot.adapters.wecom import convert
 from bot.adapters.wecom.api import WeComClient
 from bot.adapters.wecom.crypto import CallbackRejected, WeComCrypto
 from bot.runtime.runner import ShuttingDown

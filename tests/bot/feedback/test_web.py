@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.feedback.models import CandidateStatus
 from bot.feedback.service import FeedbackService
+from bot.feedback.web import admin_routes
 from bot.handoff.auth import StaffSessions
 from bot.proxies import TrustedProxies
 from core.storage import ConversationStore, Database
@@ -31,7 +32,7 @@ def sessions(database: Database, clock: Clock) -> StaffSessions:
 @pytest.fixture
 async def client(service: FeedbackService, sessions: StaffSessions) -> AsyncIterator[Client]:
     app = web.Application()
-    app.add_routes(service.routes(sessions, TrustedProxies([])))
+    app.add_routes(admin_routes(service, sessions, TrustedProxies([])))
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -186,7 +187,7 @@ async def test_the_cookie_is_secure_behind_a_trusted_tls_proxy(
     service: FeedbackService, sessions: StaffSessions
 ) -> None:
     app = web.Application()
-    app.add_routes(service.routes(sessions, TrustedProxies(["127.0.0.1"])))
+    app.add_routes(admin_routes(service, sessions, TrustedProxies(["127.0.0.1"])))
     async with TestClient(TestServer(app)) as proxied:
         https = {"X-Forwarded-Proto": "https"}
         response = await proxied.get(

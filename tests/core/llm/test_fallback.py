@@ -6,7 +6,7 @@ import pytest
 
 from core.config.llm import LLMSettings
 from core.errors import ConfigError, LLMError
-from core.llm.base import ChatMessage, make_backend
+from core.llm import ChatMessage, make_backend
 from core.llm.fallback import FailSafeBackend, with_fallback
 from core.llm.openai_backend import OpenAIBackend
 from core.settings import KefuSettings
