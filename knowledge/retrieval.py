@@ -223,8 +223,8 @@ class HybridRetriever:
             dense = self._store.query(vector, n, filters)
             if mode == "hybrid":  # "dense" stays plain dense search, the baseline we measure
                 offset = self.weights.phrasing_offset
-                # an entry has several phrasings: ask for more to fill n entries
-                found = self._store.query_phrasings(vector, n * 3, filters)
+                # the n closest phrasings: entries asked that way rank among the n best
+                found = self._store.query_phrasings(vector, n, filters)
                 phrasing = {chunk_id: cosine - offset for chunk_id, (cosine, _) in found.items()}
                 phrasing_text = {chunk_id: text for chunk_id, (_, text) in found.items()}
                 dense = best_of(dense, phrasing)[:n]
