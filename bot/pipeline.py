@@ -84,6 +84,7 @@ class Pipeline:
         llm: ChatBackend | None = None,
     ) -> None:
         self._llm = llm
+        self._llm_complete = completion(llm, "understand") if llm is not None else None
         self._feedback = feedback
         self._understander = understander
         self._dialogue = dialogue
@@ -195,14 +196,14 @@ class Pipeline:
     async def _understand_with_llm(self, text: str, understood: Understanding) -> Understanding:
         """The model's second opinion, when one is configured and asked for."""
         config = self._settings.dialogue
-        if self._understander is None or self._llm is None:
+        if self._understander is None or self._llm_complete is None:
             return understood
         if not (config.llm_refine or config.llm_entities):
             return understood
         return await self._understander.with_llm(
             understood,
             text,
-            completion(self._llm, "understand"),
+            self._llm_complete,
             refine_below=config.llm_refine_below if config.llm_refine else None,
             entities=config.llm_entities,
         )

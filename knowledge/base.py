@@ -29,7 +29,7 @@ import structlog
 from core.errors import InputError, KnowledgeError
 from core.settings import KnowledgeSettings
 from knowledge.calibration import calibration_for
-from knowledge.chunking import Chunker
+from knowledge.chunking import Chunk, Chunker
 from knowledge.embeddings import Embedder, make_embedder
 from knowledge.indexing import Applied, Indexer, learned_key
 from knowledge.lexical import ChunkFields, LexicalIndex, TokenCache
@@ -175,9 +175,8 @@ class KnowledgeBase:
         kb = cls(settings, data_dir, embedder, store, state, on_changed)
         with kb._write_lock, state.writing():
             import_data_dir_files(state, data_dir)
-        kb.refresh_if_changed()
-        with kb._write_lock, state.writing():
-            kb._indexer.backfill_phrasings(list(store.scan()))
+            # one scan builds the lexical index and finds FAQ entries missing their phrasings
+            kb._indexer.backfill_phrasings(kb._catch_up() or [])
         log.info("kb.opened", collection=store.name, chunks=len(kb._lexical))
         return kb
 
@@ -209,7 +208,7 @@ class KnowledgeBase:
         if not self._write_lock.acquire(blocking=False):
             return False
         try:
-            return self._catch_up()
+            return self._catch_up() is not None
         finally:
             self._write_lock.release()
 
@@ -455,17 +454,18 @@ class KnowledgeBase:
                 log.exception("kb.changed.notify_failed", generation=self._generation)
         return applied.report
 
-    def _catch_up(self) -> bool:
-        """Rebuilds the lexical index if the generation moved (caller holds ``_write_lock``)."""
+    def _catch_up(self) -> list[Chunk] | None:
+        """Rebuilds the lexical index if the generation moved (caller holds ``_write_lock``);
+        returns the chunks it was built from, or None when nothing moved."""
         generation = self._state.generation()
         if generation == self._generation:
-            return False
+            return None
         # Read the generation first: a change committed during the scan moves it again, and the
         # next check scans again.
-        self._refresh_lexical()
+        chunks = self._refresh_lexical()
         self._generation = generation
         log.info("kb.refreshed", generation=generation, chunks=len(self._lexical))
-        return True
+        return chunks
 
     def _apply(self, plan: ChangePlan) -> Applied:
         """Indexes the plan against the manifest in the database and this process's view."""
@@ -488,7 +488,8 @@ class KnowledgeBase:
         )
         return replace(applied, report=report)
 
-    def _refresh_lexical(self) -> None:
+    def _refresh_lexical(self) -> list[Chunk]:
+        """Rebuilds the lexical index from every stored chunk; returns the chunks."""
         chunks = list(self._store.scan())
         self._tokens.ensure((c.chunk_id, c.search_text()) for c in chunks)
         self._tokens.retain(c.chunk_id for c in chunks)
@@ -501,3 +502,4 @@ class KnowledgeBase:
             fields,
             self._tokens.vocabulary,
         )
+        return chunks

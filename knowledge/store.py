@@ -134,15 +134,8 @@ class ChunkStore:
 
     def upsert(self, chunks: Sequence[Chunk], embeddings: NDArray[np.float32]) -> None:
         """Writes chunks with their vectors (same id: replaced)."""
-        for start in range(0, len(chunks), self._batch):
-            part = chunks[start : start + self._batch]
-            with chroma_errors("write chunks"):
-                self._collection.upsert(
-                    ids=[c.chunk_id for c in part],
-                    embeddings=embeddings[start : start + len(part)],
-                    documents=[c.text for c in part],
-                    metadatas=[c.metadata() for c in part],  # type: ignore[misc]
-                )
+        rows = [(c.chunk_id, c.text, c.metadata()) for c in chunks]
+        self._upsert(self._collection, rows, embeddings, "write chunks")
 
     def delete(self, ids: Sequence[str]) -> None:
         """Deletes chunks and their phrasings."""
@@ -161,25 +154,14 @@ class ChunkStore:
             rows.extend((phrasing_id(chunk.chunk_id, text), text, meta) for text in texts)
         if len(rows) != len(embeddings):
             raise ValueError(f"{len(rows)} phrasings but {len(embeddings)} vectors")
-        for start in range(0, len(rows), self._batch):
-            part = rows[start : start + self._batch]
-            with chroma_errors("write FAQ phrasings"):
-                self._questions.upsert(
-                    ids=[row[0] for row in part],
-                    embeddings=embeddings[start : start + len(part)],
-                    documents=[row[1] for row in part],
-                    metadatas=[row[2] for row in part],  # type: ignore[misc]
-                )
+        self._upsert(self._questions, rows, embeddings, "write FAQ phrasings")
 
     def missing_phrasings(self, phrasings: Phrasings) -> list[tuple[Chunk, list[str]]]:
         """Of ``phrasings``, those not stored yet (an index written before phrasings were, a
         phrasing learned since, or a write that stopped half way)."""
         wanted = [(chunk, text) for chunk, texts in phrasings for text in texts]
-        found: set[str] = set()
-        for start in range(0, len(wanted), self._batch):
-            ids = [phrasing_id(c.chunk_id, text) for c, text in wanted[start : start + self._batch]]
-            with chroma_errors("look up FAQ phrasings"):
-                found.update(self._questions.get(ids=ids, include=[])["ids"])
+        ids = [phrasing_id(chunk.chunk_id, text) for chunk, text in wanted]
+        found = self._existing(self._questions, ids, "look up FAQ phrasings")
         missing: dict[str, tuple[Chunk, list[str]]] = {}
         for chunk, text in wanted:
             if phrasing_id(chunk.chunk_id, text) not in found:
@@ -188,13 +170,34 @@ class ChunkStore:
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored."""
+        return self._existing(self._collection, ids, "look up chunks")
+
+    def _existing(self, collection: Any, ids: Sequence[str], action: str) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(ids), self._batch):
-            with chroma_errors("look up chunks"):
+            with chroma_errors(action):
                 part = list(ids[start : start + self._batch])
-                result = self._collection.get(ids=part, include=[])
+                result = collection.get(ids=part, include=[])
             found.update(result["ids"])
         return found
+
+    def _upsert(
+        self,
+        collection: Any,
+        rows: Sequence[tuple[str, str, Mapping[str, MetadataValue]]],
+        embeddings: NDArray[np.float32],
+        action: str,
+    ) -> None:
+        """Writes ``(id, document, metadata)`` rows with their vectors, batch by batch."""
+        for start in range(0, len(rows), self._batch):
+            part = rows[start : start + self._batch]
+            with chroma_errors(action):
+                collection.upsert(
+                    ids=[row[0] for row in part],
+                    embeddings=embeddings[start : start + len(part)],
+                    documents=[row[1] for row in part],
+                    metadatas=[dict(row[2]) for row in part],  # type: ignore[misc]
+                )
 
     def scan(self) -> Iterator[Chunk]:
         """Every stored chunk (text and metadata, no vectors), page by page."""

@@ -109,17 +109,22 @@ async def llm_server() -> AsyncIterator[FakeOpenAIServer]:
         yield server
 
 
-@pytest.fixture
-async def llm_kefu(settings: KefuSettings, llm_server: FakeOpenAIServer) -> AsyncIterator[Kefu]:
-    """Kefu with the openai backend pointed at the fake server (no retries, 5 s timeout)."""
-    settings.llm = LLMSettings(
+def fake_llm_settings(server: FakeOpenAIServer) -> LLMSettings:
+    """The openai backend pointed at the fake server, no retries, 5 s timeout."""
+    return LLMSettings(
         backend="openai",
         model="fake-chat",
-        base_url=llm_server.base_url,
+        base_url=server.base_url,
         api_key="sk-test",
         max_retries=0,
         timeout_s=5,
     )
+
+
+@pytest.fixture
+async def llm_kefu(settings: KefuSettings, llm_server: FakeOpenAIServer) -> AsyncIterator[Kefu]:
+    """Kefu with the openai backend pointed at the fake server (no retries, 5 s timeout)."""
+    settings.llm = fake_llm_settings(llm_server)
     settings.knowledge.faq_threshold = 1.01  # every relevant question goes to the model
     app = await Kefu.create(settings, configure_logs=False)
     yield app

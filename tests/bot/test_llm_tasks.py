@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Kefu
 from core.events import EventKind
-from core.settings import KefuSettings, LLMSettings
+from core.settings import KefuSettings
 from core.types import ConversationKey
-from tests.bot.conftest import Client, ask
+from tests.bot.conftest import Client, ask, fake_llm_settings
 from tests.fakes.openai_server import Fail, FakeOpenAIServer, Reply
 
 VAGUE = "hmm so about that thing i got"
@@ -23,14 +23,7 @@ VAGUE = "hmm so about that thing i got"
 
 @pytest.fixture
 async def helped_kefu(settings: KefuSettings, llm_server: FakeOpenAIServer) -> AsyncIterator[Kefu]:
-    settings.llm = LLMSettings(
-        backend="openai",
-        model="fake-chat",
-        base_url=llm_server.base_url,
-        api_key="sk-test",
-        max_retries=0,
-        timeout_s=5,
-    )
+    settings.llm = fake_llm_settings(llm_server)
     settings.dialogue.llm_refine = True
     settings.dialogue.llm_refine_below = 1.01  # every verdict counts as unsure
     settings.dialogue.llm_entities = True
