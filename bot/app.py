@@ -22,17 +22,26 @@ from bot.demo.shop import seed_demo_shop
 from bot.dialogue.actions import DialogueActions
 from bot.dialogue.entities import ProductCatalogue
 from bot.dialogue.intents import load_intent_classifier
+from bot.dialogue.policy import Thresholds
 from bot.dialogue.understanding import Understander
 from bot.feedback.service import FeedbackService
 from bot.feedback.web import admin_routes
 from bot.handoff import HandoffService
-from bot.handoff.workspace import routes as workspace_routes
-from bot.handoff.workspace import staff_auth
-from bot.llm_tasks import summarizer
+from bot.handoff.auth import session_key
+from bot.handoff.workspace import StaffAccess, Workspace, staff_access
+from bot.llm_tasks import completion, summarizer
 from bot.logs import configure_logging
 from bot.middlewares import web_middlewares
 from bot.observability import api_docs_routes, metrics_routes
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, Step
+from bot.pipeline.commands import Commands
+from bot.pipeline.dialogue import DialogueStep
+from bot.pipeline.feedback import PendingReason, RatingButtons, RatingCommands
+from bot.pipeline.guard import MessageGuard
+from bot.pipeline.handoff import Escalation, HumanRelay
+from bot.pipeline.knowledge import KnowledgeAnswer
+from bot.pipeline.understand import Understand
+from bot.proxies import TrustedProxies
 from bot.runtime.bus import AGENTS, KNOWLEDGE, Bus, LocalBus, make_bus
 from bot.runtime.delivery import Delivery
 from bot.runtime.locks import named_locks
@@ -79,6 +88,8 @@ class Kefu:
     outbox: OutboxStore = field(init=False)
     shared: SharedValues = field(init=False)
     delivery: Delivery = field(init=False)
+    staff: StaffAccess = field(init=False)
+    """Staff sign-in shared by the agent workspace and the admin pages."""
     runner: ConversationRunner = field(init=False)
     adapters: dict[str, Adapter] = field(default_factory=dict)
     gauges: GaugeSources = field(default_factory=GaugeSources)
@@ -99,7 +110,7 @@ class Kefu:
         )
         self.admin = AdminCommands(self.knowledge, self.deliver)
         self.handoff = HandoffService(
-            self.settings,
+            self.settings.handoff,
             self.db,
             self.store,
             self.deliver,
@@ -107,6 +118,13 @@ class Kefu:
             publish=self.publish_to_agents,
         )
         self.bus.subscribe(AGENTS, self.handoff.hub.on_note)
+        self.staff = staff_access(
+            self.settings.handoff,
+            self.db,
+            session_key(self.settings.handoff.session_secret, self.settings.data_dir),
+            TrustedProxies(server.trusted_proxies),
+            self.handoff.clock,
+        )
         self.bus.subscribe(KNOWLEDGE, self._knowledge_changed)
         self.feedback = FeedbackService(
             self.settings.feedback,
@@ -118,16 +136,9 @@ class Kefu:
         )
         self.gauges.watch(self.handoff.queue.waiting, self.knowledge.stats)
         self.gauges.set_outbox_source(self.outbox.counts)
+        admins = self.settings
         self.pipeline = Pipeline(
-            self.settings,
-            self.store,
-            self.knowledge,
-            self.admin,
-            handoff=self.handoff,
-            feedback=self.feedback,
-            understander=self.understander,
-            dialogue=self._dialogue_actions(),
-            llm=self.llm,
+            self.store, self._pipeline_steps(), lambda k: admins.is_admin(k.platform, k.user_id)
         )
         self.runner = ConversationRunner(
             self.inbox,
@@ -139,6 +150,29 @@ class Kefu:
             rate_limit_per_minute=self.settings.rate_limit_per_minute,
             max_concurrent_turns=server.max_concurrent_turns,
         )
+
+    def _pipeline_steps(self) -> list[Step]:
+        """The pipeline, first step to last (see ``bot.pipeline`` for what each one does)."""
+        knowledge = self.settings.knowledge
+        steps: list[Step] = [
+            MessageGuard(self.settings.server.max_message_chars),
+            RatingCommands(self.feedback),
+            Commands(self.admin, self.store, self.handoff),
+            HumanRelay(self.handoff),
+            PendingReason(self.feedback),
+            RatingButtons(self.feedback),
+        ]
+        if self.understander is not None:
+            complete = completion(self.llm, "understand") if self.llm is not None else None
+            dialogue_config = self.settings.dialogue
+            steps.append(Understand(self.understander, self.store, dialogue_config, complete))
+        steps.append(Escalation(self.handoff))
+        dialogue = self._dialogue_actions()
+        if dialogue is not None:
+            steps.append(DialogueStep(dialogue))
+        thresholds = Thresholds(faq=knowledge.faq_threshold, answer=knowledge.answer_threshold)
+        steps.append(KnowledgeAnswer(self.knowledge, thresholds, knowledge.top_k, self.llm))
+        return steps
 
     def _dialogue_actions(self) -> DialogueActions | None:
         if self.understander is None or self.understander.classifier.catalog is None:
@@ -244,9 +278,9 @@ class Kefu:
         routes: list[web.RouteDef] = []
         for adapter in self.adapters.values():
             routes.extend(adapter.routes())
-        routes.extend(workspace_routes(self.handoff))
-        sessions, _, proxies = staff_auth(self.handoff)
-        routes.extend(admin_routes(self.feedback, sessions, proxies))
+        timezone = self.settings.feedback.timezone
+        routes.extend(Workspace(self.handoff, self.staff, timezone).routes())
+        routes.extend(admin_routes(self.feedback, self.staff.sessions, self.staff.proxies))
         return routes
 
     def web_app(self) -> web.Application:
@@ -254,7 +288,7 @@ class Kefu:
         server itself starts listening before this object exists, see ``bot.server``)."""
         app = web.Application(
             client_max_size=self.settings.server.max_request_bytes,
-            middlewares=web_middlewares(self.settings),
+            middlewares=web_middlewares(self.settings.web),
         )
         app.add_routes(self.routes())
         app.on_shutdown.append(self._disconnect_agents)

@@ -13,8 +13,8 @@ from aiohttp.typedefs import Middleware
 from multidict import MultiDict
 
 from bot.adapters.web.origins import OriginPolicy
+from core.config.web import WebSettings
 from core.errors import InputError
-from core.settings import KefuSettings
 from core.untrusted import storable
 
 log = structlog.get_logger(__name__)
@@ -22,9 +22,9 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def web_middlewares(settings: KefuSettings) -> list[Middleware]:
+def web_middlewares(web_settings: WebSettings) -> list[Middleware]:
     """Outermost first: bad input becomes 400, then the Origin policy of the chat endpoints."""
-    return [input_errors, OriginPolicy(settings.web.allowed_origins).middleware()]
+    return [input_errors, OriginPolicy(web_settings.allowed_origins).middleware()]
 
 
 @web.middleware

@@ -78,7 +78,7 @@ async def serve(settings: KefuSettings, *, ready: asyncio.Event | None = None) -
     gate = Gate()
     app = web.Application(
         client_max_size=settings.server.max_request_bytes,
-        middlewares=web_middlewares(settings),
+        middlewares=web_middlewares(settings.web),
     )
     app.router.add_get("/healthz", gate.health)
     app.router.add_get("/readyz", gate.ready)

@@ -21,7 +21,7 @@ from bot.feedback.candidates import Candidate, CandidateScanner, CandidateStore
 from bot.feedback.clustering import Embed
 from bot.feedback.redact import personal_data_kinds
 from bot.feedback.review import AddAlternative, AddFaq, Review, ReviewError
-from bot.feedback.transcript import is_command_text, is_knowledge_answer
+from bot.feedback.transcript import KNOWLEDGE_ANSWERS, is_command_text, is_knowledge_answer
 from bot.messages import human_button_payload
 from bot.messages import say as say_bot
 from core.config.feedback import FeedbackSettings
@@ -115,13 +115,14 @@ class FeedbackService:
         )
 
     def with_buttons(self, reply: OutgoingMessage, language: Language) -> OutgoingMessage:
-        """``reply`` (a knowledge answer) with its answer id and its 👍 / 👎 buttons.
+        """``reply`` with its answer id and its 👍 / 👎 buttons, when it is a knowledge answer
+        (FAQ, passage, generated); any other reply unchanged.
 
         The id is the reply's own id (``custom["reply_id"]``, which the outbox and receipts
         use too; made here when missing), also kept as ``custom["answer_id"]``, hence in the
         BOT_REPLY event's payload.
         """
-        if not self.settings.enabled:
+        if not self.settings.enabled or reply.custom.get("answer_kind") not in KNOWLEDGE_ANSWERS:
             return reply
         answer_id = str(reply.custom.get("reply_id") or uuid.uuid4().hex)
         custom = {**reply.custom, "answer_id": answer_id, "reply_id": answer_id}

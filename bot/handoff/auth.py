@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import structlog
+from pydantic import SecretStr
 from sqlalchemy import CursorResult, delete, func, select, update
 
 from bot.handoff.auth_models import LoginFailure, StaffSession
-from core.settings import KefuSettings
 from core.storage import Database
 from core.storage.db import storage_errors
 from core.types import utcnow
@@ -41,15 +41,14 @@ CLIENT_SPRAY_FACTOR = 10
 """One address may fail this many times ``attempts`` across all account names per window."""
 
 
-def session_key(settings: KefuSettings) -> bytes:
+def session_key(configured: SecretStr | None, data_dir: Path) -> bytes:
     """The configured signing key, else one generated once and kept in the data directory.
 
     The file is created with mode 0600; several workers sharing the data directory agree on it.
     """
-    configured = settings.handoff.session_secret
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value().encode("utf-8")
-    path = Path(settings.data_dir) / SECRET_FILE
+    path = data_dir / SECRET_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

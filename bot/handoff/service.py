@@ -27,8 +27,8 @@ from bot.handoff.records import REASON_PRIORITY, HandoffRecord, Reason
 from bot.handoff.summary import SUMMARY_KINDS, Summarize, plain_summary
 from bot.handoff.texts import handoff_message, hours_text, say, wait_minutes
 from bot.handoff.triggers import asks_for_human, escalation_reason, is_cancel, parse_rating
+from core.config.handoff import HandoffSettings
 from core.events import EventKind
-from core.settings import KefuSettings
 from core.storage import ConversationStore, Database
 from core.text import Language, pick
 from core.types import ConversationKey, OutgoingMessage, utcnow
@@ -58,7 +58,7 @@ class HandoffService:
     """Human handoff for one running bot.
 
     Args:
-        settings: the deployment's settings (``settings.handoff`` above all).
+        config: settings ``handoff``.
         database: the migrated database shared with ``store``.
         store: the conversation store (event log, conversation status).
         deliver: sends a message to a customer on their own platform, by key.
@@ -70,7 +70,7 @@ class HandoffService:
 
     def __init__(
         self,
-        settings: KefuSettings,
+        config: HandoffSettings,
         database: Database,
         store: ConversationStore,
         deliver: Deliver,
@@ -80,8 +80,8 @@ class HandoffService:
         notify: Notify | None = None,
         publish: Publish | None = None,
     ) -> None:
-        self.settings = settings
-        self._config = settings.handoff
+        self.config = config
+        self._config = config
         self._store = store
         self.clock = clock
         self.db = database

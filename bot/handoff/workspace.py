@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
 from string import Template
@@ -19,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from bot.handoff.auth import LoginThrottle, StaffLogin, StaffSessions, session_key
+from bot.handoff.auth import LoginThrottle, StaffLogin, StaffSessions
 from bot.handoff.desk import DeliveryFailed, HandoffConflict, UnknownHandoff
 from bot.handoff.records import AgentRecord
 from bot.middlewares import read_form
 from bot.proxies import TrustedProxies
 from bot.staff.pages import workspace_page
+from core.config.handoff import HandoffSettings
 from core.errors import InputError, PermissionDenied, StorageError
+from core.storage import Database
 from core.untrusted import parse_id, parse_json, same_secret
 
 if TYPE_CHECKING:
@@ -56,45 +59,52 @@ LOGIN_ERRORS = {
 Handler = Callable[[web.Request, AgentRecord], Awaitable[web.StreamResponse]]
 
 
-def routes(service: HandoffService) -> list[web.RouteDef]:
-    """The workspace's routes, for ``app.add_routes``."""
-    return Workspace(service, *staff_auth(service)).routes()
-
-
-def staff_auth(service: HandoffService) -> tuple[StaffSessions, LoginThrottle, TrustedProxies]:
+@dataclass(slots=True, frozen=True)
+class StaffAccess:
     """The session store, login throttle and proxy rules shared by /agent and /admin."""
-    settings, config = service.settings, service.settings.handoff
+
+    sessions: StaffSessions
+    throttle: LoginThrottle
+    proxies: TrustedProxies
+
+
+def staff_access(
+    config: HandoffSettings,
+    database: Database,
+    signing_key: bytes,
+    proxies: TrustedProxies,
+    clock: Callable[[], datetime],
+) -> StaffAccess:
+    """Staff sign-in as settings ``handoff`` describes it (session length, login attempts)."""
     sessions = StaffSessions(
-        service.db,
-        session_key(settings),
-        timedelta(hours=config.session_hours),
-        clock=service.clock,
+        database, signing_key, timedelta(hours=config.session_hours), clock=clock
     )
     throttle = LoginThrottle(
-        service.db,
+        database,
         config.login_attempts,
         timedelta(minutes=config.login_window_minutes),
-        clock=service.clock,
+        clock=clock,
     )
-    return sessions, throttle, TrustedProxies(settings.server.trusted_proxies)
+    return StaffAccess(sessions, throttle, proxies)
 
 
 class Workspace:
-    """HTTP and WebSocket handlers of the agent workspace."""
+    """HTTP and WebSocket handlers of the agent workspace.
 
-    def __init__(
-        self,
-        service: HandoffService,
-        sessions: StaffSessions,
-        throttle: LoginThrottle,
-        proxies: TrustedProxies,
-    ) -> None:
+    Args:
+        service: the handoff service (queue, agents, desk).
+        access: staff sign-in (sessions, login throttle, trusted proxies).
+        timezone: the team's timezone, for the times the page shows.
+    """
+
+    def __init__(self, service: HandoffService, access: StaffAccess, timezone: str) -> None:
         self._service = service
         self._desk = service.desk
-        self._signer = sessions
-        self._throttle = throttle
-        self._proxies = proxies
-        self._secure = service.settings.handoff.secure_cookies
+        self._signer = access.sessions
+        self._throttle = access.throttle
+        self._proxies = access.proxies
+        self._secure = service.config.secure_cookies
+        self._timezone = timezone
 
     def routes(self) -> list[web.RouteDef]:
         """The workspace's routes, for ``app.add_routes``."""
@@ -163,7 +173,7 @@ class Workspace:
         """
         if await self._signed_in(request) is None:
             return web.Response(status=302, headers={"Location": "/agent/login"})
-        return workspace_page(request, self._service.settings.feedback.timezone, SECURITY_HEADERS)
+        return workspace_page(request, self._timezone, SECURITY_HEADERS)
 
     async def _asset(self, request: web.Request) -> web.StreamResponse:
         """The workspace's script and stylesheet."""

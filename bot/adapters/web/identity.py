@@ -216,5 +216,7 @@ def _secret(value: SecretStr | None) -> str | None:
 def customer_identity(settings: KefuSettings) -> CustomerIdentity:
     """The customer credentials of a deployment, signed with the server's shared key."""
     return CustomerIdentity(
-        settings.web, session_key(settings), TrustedProxies(settings.server.trusted_proxies)
+        settings.web,
+        session_key(settings.handoff.session_secret, settings.data_dir),
+        TrustedProxies(settings.server.trusted_proxies),
     )

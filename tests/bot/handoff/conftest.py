@@ -107,7 +107,7 @@ async def service(
     deliveries: Deliveries,
     clock: FakeClock,
 ) -> AsyncIterator[HandoffService]:
-    service = HandoffService(handoff_settings, database, store, deliveries, clock=clock)
+    service = HandoffService(handoff_settings.handoff, database, store, deliveries, clock=clock)
     yield service
     await service.close()
 

@@ -297,7 +297,7 @@ async def test_the_llm_summary_is_added_on_claim(
         return "Customer wants a human about a broken headset."
 
     service = HandoffService(
-        handoff_settings, database, store, deliveries, clock=clock, summarize=summarize
+        handoff_settings.handoff, database, store, deliveries, clock=clock, summarize=summarize
     )
     agent = await service.agents.add("alice", token="kefu_x")
     await customer_says(service, store, KEY, "耳机坏了", bot_answer_kind="dont_know")
@@ -321,7 +321,7 @@ async def test_waiting_conversations_notify_the_group_hook(
         notices.append(notice)
 
     service = HandoffService(
-        handoff_settings, database, store, deliveries, clock=clock, notify=notify
+        handoff_settings.handoff, database, store, deliveries, clock=clock, notify=notify
     )
     await escalate(service, store)
     await customer_says(service, store, KEY, "转人工")  # asked again: no second notice
@@ -349,11 +349,11 @@ async def test_waiting_conversation_is_still_queued_after_a_restart(
     deliveries: Deliveries,
     clock: FakeClock,
 ) -> None:
-    first = HandoffService(handoff_settings, database, store, deliveries, clock=clock)
+    first = HandoffService(handoff_settings.handoff, database, store, deliveries, clock=clock)
     await escalate(first, store)
     await first.close()
 
-    second = HandoffService(handoff_settings, database, store, deliveries, clock=clock)
+    second = HandoffService(handoff_settings.handoff, database, store, deliveries, clock=clock)
     assert [h.key for h in await second.queue.waiting()] == [KEY]
     assert await customer_says(second, store, KEY, "还在排队吗") == []  # still not the bot's
 

@@ -1,0 +1,104 @@
+"""The last step: the answer from the knowledge base (FAQ, passage, generated, or "don't
+know" with a human offered)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from bot.dialogue.followup import contextual_query, is_follow_up
+from bot.dialogue.policy import Thresholds, decide_answer
+from bot.dialogue.routing import answered_before
+from bot.generation import generated_answer
+from bot.messages import say
+from bot.pipeline.replies import offer_human, render_answer
+from bot.pipeline.turn import Proceed, Replies, Turn
+from core.errors import KnowledgeError
+from core.events import AnswerKind
+from core.llm import ChatBackend
+from core.telemetry import observe_step
+from core.types import OutgoingMessage
+from knowledge.rag_chain import rewrite_question
+from knowledge.types import Passage, Retriever
+
+log = structlog.get_logger(__name__)
+
+
+class KnowledgeAnswer:
+    """Answers every turn that reaches it from the knowledge base.
+
+    Args:
+        knowledge: the retriever (hybrid search over the company's FAQ and documents).
+        thresholds: calibrated scores for a curated FAQ answer and for any answer.
+        top_k: how many passages to retrieve.
+        llm: writes the answer from the passages, and resolves follow-ups, when configured.
+    """
+
+    def __init__(
+        self,
+        knowledge: Retriever,
+        thresholds: Thresholds,
+        top_k: int,
+        llm: ChatBackend | None = None,
+    ) -> None:
+        self._knowledge = knowledge
+        self._thresholds = thresholds
+        self._top_k = top_k
+        self._llm = llm
+
+    async def __call__(self, turn: Turn, proceed: Proceed) -> Replies:
+        return [await self.answer(turn)]
+
+    async def answer(self, turn: Turn) -> OutgoingMessage:
+        try:
+            passages, asked = await self._retrieve(turn)
+        except KnowledgeError:
+            log.exception("pipeline.knowledge_unavailable", **turn.log_context)
+            text = say("knowledge_unavailable", turn.language)
+            return offer_human(text, turn.language, AnswerKind.ERROR)
+        answer = decide_answer(
+            turn.text,
+            turn.language,
+            passages,
+            self._thresholds,
+            answered_before=answered_before(turn.text, turn.language, turn.session),
+            asked=asked,
+        )
+        reply = render_answer(answer, turn.language)
+        if self._llm is not None and answer.kind is AnswerKind.PASSAGE:
+            with observe_step("generate"):
+                reply = await generated_answer(
+                    self._llm, turn.session, turn.text, turn.language, passages, reply, turn.stream
+                )
+        return reply
+
+    async def _search(self, query: str) -> list[Passage]:
+        with observe_step("retrieve"):
+            hits = await asyncio.to_thread(self._knowledge.search, query, self._top_k)
+        return list(hits)
+
+    async def _retrieve(self, turn: Turn) -> tuple[list[Passage], str]:
+        """The passages for this turn and the question they were found with (a follow-up is
+        read with the previous question)."""
+        passages = await self._search(turn.text)
+        previous = turn.session.last_user_question()
+        best = max((p.score for p in passages), default=0.0)
+        follow_up = is_follow_up(turn.text, turn.language)
+        # a follow-up ("平板呢") is read with the previous question even when it alone matches
+        # something well: alone it matches whatever entry mentions its one word
+        if not previous or (best >= self._thresholds.faq and not follow_up):
+            return passages, turn.text
+        if self._llm is not None and (follow_up or best < self._thresholds.answer):
+            # the model resolves "it"/"that one" the rules miss; it falls back to them itself
+            query = await rewrite_question(
+                self._llm, turn.text, turn.session.history(), turn.language
+            )
+        elif follow_up:
+            query = contextual_query(previous, turn.text)
+        else:
+            return passages, turn.text
+        log.info("pipeline.follow_up", rewritten=query != turn.text, **turn.log_context)
+        if query == turn.text:
+            return passages, turn.text
+        return await self._search(query), query

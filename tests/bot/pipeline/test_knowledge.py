@@ -1,0 +1,44 @@
+"""The knowledge step answers from the knowledge base, or says it does not know and offers a
+human; a dead vector store gets an apology with the same offer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.app import Kefu
+from bot.dialogue.policy import Thresholds
+from bot.pipeline.knowledge import KnowledgeAnswer
+from core.errors import KnowledgeError
+from knowledge.types import Passage
+from tests.bot.pipeline.steps import make_turn, run
+
+THRESHOLDS = Thresholds(faq=0.75, answer=0.5)
+
+
+class DeadStore:
+    def search(self, query: str, k: int = 5) -> Sequence[Passage]:
+        raise KnowledgeError("the vector store is down")
+
+
+def answerer(kefu: Kefu) -> KnowledgeAnswer:
+    config = kefu.settings.knowledge
+    thresholds = Thresholds(faq=config.faq_threshold, answer=config.answer_threshold)
+    return KnowledgeAnswer(kefu.knowledge, thresholds, config.top_k)
+
+
+async def test_a_policy_question_is_answered_with_its_source(kefu: Kefu) -> None:
+    [reply], _ = await run(answerer(kefu), make_turn("你们的商品保修期是多长时间"))
+    assert reply.custom["answer_kind"] in ("faq", "passage") and reply.citations
+
+
+async def test_an_unknown_question_offers_a_human(kefu: Kefu) -> None:
+    [reply], _ = await run(answerer(kefu), make_turn("明天上海会下雨吗"))
+    assert reply.custom["answer_kind"] == "dont_know"
+    assert [b.title for b in reply.buttons] == ["转人工客服"]
+
+
+async def test_a_dead_vector_store_gets_an_apology_and_a_human(kefu: Kefu) -> None:
+    step = KnowledgeAnswer(DeadStore(), THRESHOLDS, 5)
+    [reply], _ = await run(step, make_turn("how long is the warranty?"))
+    assert reply.custom["answer_kind"] == "error"
+    assert "unavailable" in reply.text and reply.buttons
