@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from knowledge.lexical import tokenize
+import jieba
+
+from knowledge.lexical import ZH_STOPWORDS, tokenize
 from knowledge.types import Passage
 
 _CJK = r"[\u4e00-\u9fff]"
@@ -189,8 +191,18 @@ def shares_a_term(question: str, text: str) -> bool:
     """Does ``text`` contain at least one content word of ``question``? A quoted passage that
     shares none ("支持。自签收之日起7天内……" for "支持以旧换新吗") answers something else."""
     folded = text.casefold()
-    terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
+    words = whole_words(question)
+    terms = [t for t in words if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
     return not terms or any(appears_in(term, folded) for term in terms)
+
+
+def whole_words(text: str) -> list[str]:
+    """Like :func:`knowledge.lexical.tokenize`, but a Chinese compound stays whole: 维修点 (a
+    repair shop) is not 维修 (repair)."""
+    words = []
+    for word in jieba.lcut(text.casefold()):
+        words.extend(tokenize(word) if word.isascii() else [word] if word.strip() else [])
+    return [w for w in words if w not in ZH_STOPWORDS]
 
 
 def faq_answers_it(question: str, passage: Passage) -> bool:
