@@ -199,7 +199,7 @@ def shares_a_term(question: str, text: str) -> bool:
 def whole_words(text: str) -> list[str]:
     """Like :func:`knowledge.lexical.tokenize`, but a Chinese compound stays whole: 维修点 (a
     repair shop) is not 维修 (repair)."""
-    words = []
+    words: list[str] = []
     for word in jieba.lcut(text.casefold()):
         words.extend(tokenize(word) if word.isascii() else [word] if word.strip() else [])
     return [w for w in words if w not in ZH_STOPWORDS]
