@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from knowledge.lexical import tokenize
+import jieba
+
+from knowledge.lexical import ZH_STOPWORDS, tokenize
 from knowledge.types import Passage
 
 _CJK = r"[\u4e00-\u9fff]"
@@ -106,6 +108,10 @@ QUESTION_WORDS = frozenset(
 )
 """Words that shape a question without naming its subject: they need not be in the FAQ."""
 MIN_TERM_CHARS = 2
+ABBREVIATION_CHARS = (2, 3)
+CJK_GAP = rf"{_CJK}?"
+"""At most one Chinese character dropped between two kept ones of an abbreviation."""
+_ALL_CJK = re.compile(rf"{_CJK}+$")
 PREFIX_MATCH = 5
 """English words sharing this many leading letters count as the same word (return/returned)."""
 
@@ -142,6 +148,17 @@ def _candidate_names(question: str) -> Iterable[str]:
             yield name
 
 
+def appears_in(term: str, folded: str) -> bool:
+    """Is ``term`` in the casefolded ``folded``, as it is or, for a two- or three-character
+    Chinese word, as the longer word it shortens? Chinese abbreviates by dropping a character
+    between the kept ones: 开票 is 开发票, 延保 is 延长保修, 客服 is 客户服务."""
+    if term in folded:
+        return True
+    if not ABBREVIATION_CHARS[0] <= len(term) <= ABBREVIATION_CHARS[1] or not _ALL_CJK.match(term):
+        return False
+    return re.search(f"{CJK_GAP}".join(map(re.escape, term)), folded) is not None
+
+
 def uncovered_terms(question: str, passage: Passage) -> list[str]:
     """The customer's content words that the FAQ entry (question, alternatives, answer) lacks."""
     covered = " ".join((passage.question or "", *passage.alternatives, passage.answer or ""))
@@ -149,7 +166,9 @@ def uncovered_terms(question: str, passage: Passage) -> list[str]:
     known = set(tokenize(covered))
     missing = []
     for term in dict.fromkeys(tokenize(question)):
-        if len(term) < MIN_TERM_CHARS or term in QUESTION_WORDS or term in known or term in folded:
+        if len(term) < MIN_TERM_CHARS or term in QUESTION_WORDS or term in known:
+            continue
+        if appears_in(term, folded):
             continue
         stem = term[:PREFIX_MATCH]
         if term.isascii() and len(term) >= PREFIX_MATCH and any(k.startswith(stem) for k in known):
@@ -165,15 +184,25 @@ def asks_what_the_faq_asks(question: str, passage: Passage) -> bool:
     Pay."""
     asked = " ".join((passage.question or "", *passage.alternatives)).casefold()
     terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
-    return any(term in asked for term in terms) or not terms
+    return any(appears_in(term, asked) for term in terms) or not terms
 
 
 def shares_a_term(question: str, text: str) -> bool:
     """Does ``text`` contain at least one content word of ``question``? A quoted passage that
     shares none ("支持。自签收之日起7天内……" for "支持以旧换新吗") answers something else."""
     folded = text.casefold()
-    terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
-    return not terms or any(term in folded for term in terms)
+    words = whole_words(question)
+    terms = [t for t in words if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
+    return not terms or any(appears_in(term, folded) for term in terms)
+
+
+def whole_words(text: str) -> list[str]:
+    """Like :func:`knowledge.lexical.tokenize`, but a Chinese compound stays whole: 维修点 (a
+    repair shop) is not 维修 (repair)."""
+    words: list[str] = []
+    for word in jieba.lcut(text.casefold()):
+        words.extend(tokenize(word) if word.isascii() else [word] if word.strip() else [])
+    return [w for w in words if w not in ZH_STOPWORDS]
 
 
 def faq_answers_it(question: str, passage: Passage) -> bool:

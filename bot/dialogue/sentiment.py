@@ -213,8 +213,9 @@ def score_sentiment(
     lexical, cues = _lexical(text)
     impatience, impatience_cues = _impatience(text)
     raw = lexical
-    if lexical <= 0 or impatience <= -0.7:
-        # "Thanks!!" is enthusiasm; "!!" after a complaint (or alone, with shouting) is not.
+    if lexical < 0 or impatience <= -0.7:
+        # "Thanks!!" is enthusiasm; "!!" after a complaint (or with shouting) is not. One cue
+        # alone is not a tone: "wrong password too many times" describes the account.
         raw += impatience
         cues.extend(impatience_cues)
     score = round(math.tanh(raw), 3)

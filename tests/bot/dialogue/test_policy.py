@@ -137,3 +137,13 @@ def test_a_quote_is_about_the_question_when_the_entry_is_asked_that_way() -> Non
     assert decide_answer("收到货第五天了，还来得及退不", "zh", [bare], THRESHOLDS).kind is (
         AnswerKind.DONT_KNOW
     )
+
+
+def test_a_compound_word_is_not_matched_by_a_part_of_it() -> None:
+    repairs = doc(0.6, "过了保修期可以付费维修。检测免费，确认报价后才开始维修。")
+    # 维修点 (a repair shop) is not 维修 (repair): the passage says nothing about shops
+    shop = decide_answer("可以预约去维修点当面修吗", "zh", [repairs], THRESHOLDS)
+    assert shop.kind is AnswerKind.DONT_KNOW
+    fees = decide_answer("过保了维修要收钱吗", "zh", [repairs], THRESHOLDS)
+    assert fees.kind is AnswerKind.PASSAGE
+    assert "付费维修" in fees.text

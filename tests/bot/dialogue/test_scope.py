@@ -115,3 +115,14 @@ def test_a_passage_sharing_no_word_with_the_question_is_not_quoted() -> None:
     assert decide_answer("退货要几天内申请", "zh", [returns], THRESHOLDS).kind is (
         AnswerKind.PASSAGE
     )
+
+
+def test_a_chinese_abbreviation_matches_the_word_it_shortens() -> None:
+    invoices = faq("怎么开发票？", "下单时在结算页选择“发票”并填写抬头。", ("发票咋开",))
+    answer = decide_answer("开票咋开", "zh", [invoices], THRESHOLDS)
+    assert answer.kind is AnswerKind.FAQ  # 开票 is 开发票, not a word the entry lacks
+    care = faq("有延保服务吗？", "可以购买延长保修服务，再延长1年。")
+    assert not uncovered_terms("延保怎么买", care)  # 延保 is 延长保修
+    # only a dropped character in between, in order: 老板 is not in 平板电脑
+    tablets = faq("平板保修多久？", "平板电脑保修1年。")
+    assert uncovered_terms("你们老板是谁", tablets) == ["老板"]

@@ -62,3 +62,16 @@ def test_the_threshold_is_configurable() -> None:
 
     assert score_sentiment(text).frustrated is True
     assert score_sentiment(text, frustration_threshold=-0.9).frustrated is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I typed the wrong password too many times and now I'm blocked",
+        "我又想再买一个同款",
+        "Can I order again with the same address?",
+    ],
+)
+def test_one_impatience_cue_alone_is_not_a_negative_tone(text: str) -> None:
+    # a negative tone lets a question read as a complaint go to a human; these ask for help
+    assert score_sentiment(text).score == 0.0
