@@ -181,7 +181,8 @@ def _table_of(statement: str) -> str:
 
 def instrument(spans: Spans, kefu: Any) -> None:
     """Timing wrappers around the steps of one turn (those this version of main has)."""
-    import bot.pipeline as pipeline_module
+    import bot.pipeline.chain as pipeline_module
+    import bot.pipeline.knowledge as knowledge_step
     import knowledge.retrieval as retrieval_module
 
     def wrap(owner: Any, name: str, label: str) -> None:
@@ -201,7 +202,7 @@ def instrument(spans: Spans, kefu: Any) -> None:
                 wrap(runner._inbox, name, f"inbox.{name}")
         wrap(kefu.store, "commit_turn", "store.commit_turn")
     wrap(pipeline, "_is_first_delivery", "1 dedupe claim (store.claim_message)")
-    wrap(pipeline, "_respond", "pipeline: respond (everything between)")
+    wrap(pipeline, "_first", "pipeline: the steps (everything between)")
     wrap(pipeline, "_record_replies", "pipeline: record replies")
     wrap(pipeline_module, "load_session", "pipeline: load_session")
     for name in ("get_or_create", "events", "append_event", "claim_message", "get"):
@@ -218,13 +219,14 @@ def instrument(spans: Spans, kefu: Any) -> None:
     lexical = kefu.knowledge._lexical
     wrap(lexical, "search", "kb: bm25 search")
     wrap(lexical, "coverage", "kb: bm25 coverage")
-    wrap(pipeline_module, "decide_answer", "policy: decide_answer")
-    wrap(pipeline_module, "render_answer", "policy: render_answer")
+    wrap(knowledge_step, "decide_answer", "policy: decide_answer")
+    wrap(knowledge_step, "render_answer", "policy: render_answer")
     wrap(kefu.handoff, "route_customer_message", "handoff: route_customer_message")
     wrap(kefu.handoff, "maybe_escalate", "handoff: maybe_escalate")
     wrap(kefu.feedback, "handle_command", "feedback: handle_command")
     wrap(kefu.feedback, "take_pending_reason", "feedback: take_pending_reason")
-    wrap(getattr(pipeline, "_dialogue", None), "respond", "dialogue: respond (slots)")
+    for step in getattr(pipeline, "steps", ()):
+        wrap(getattr(step, "_actions", None), "respond", "dialogue: respond (slots)")
     wrap(getattr(pipeline, "_limiter", None), "allow", "rate limit")
     instrument_sql(spans, kefu.db.engine)
 
