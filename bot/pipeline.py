@@ -33,7 +33,8 @@ from bot.feedback.transcript import KNOWLEDGE_ANSWERS
 from bot.generation import generated_answer
 from bot.handoff import HandoffService
 from bot.llm_tasks import completion
-from bot.messages import human_button, say
+from bot.texts import human_button, say
+from bot.texts.language import language_for
 from core.errors import KnowledgeError, StorageError
 from core.events import AnswerKind, EventKind
 from core.llm import ChatBackend
@@ -41,7 +42,7 @@ from core.settings import KefuSettings
 from core.storage import ConversationStore
 from core.storage.outbox import new_reply_id
 from core.telemetry import observe_step, timed_turn
-from core.text import Language, clean_text, detect_language
+from core.text import Language, clean_text, prompt_language
 from core.types import IncomingMessage, OutgoingMessage, StreamSink
 from knowledge.rag_chain import rewrite_question
 from knowledge.types import Passage, Retriever
@@ -112,7 +113,7 @@ class Pipeline:
             stream: awaited with the pieces of a generated answer as the model writes them;
                 the first returned message is then the final answer that replaces them.
         """
-        return await self._handle_in_order(message, detect_language(message.text), stream)
+        return await self._handle_in_order(message, language_for(message), stream)
 
     async def _handle_in_order(
         self, message: IncomingMessage, language: Language, stream: StreamSink | None
@@ -131,7 +132,7 @@ class Pipeline:
             return [_apology(language)]
         previous = session.last_user_text()
         if previous is not None:  # "DD20241101" alone: keep answering in the customer's language
-            language = detect_language(message.text, default=detect_language(previous))
+            language = language_for(message, previous)
         turn = Turn(message, clean_text(message.text), language, session, stream)
         try:
             replies = await self._respond(turn)
@@ -142,11 +143,11 @@ class Pipeline:
 
     async def _respond(self, turn: Turn) -> list[OutgoingMessage]:
         if not turn.text:
-            name = "attachment" if turn.message.parts else "empty"
+            name = "chat.attachment" if turn.message.parts else "chat.empty"
             return [OutgoingMessage(say(name, turn.language), custom={"answer_kind": "refusal"})]
         limit = self._settings.server.max_message_chars
         if len(turn.text) > limit:
-            return [OutgoingMessage(say("too_long", turn.language, limit=limit))]
+            return [OutgoingMessage(say("chat.too_long", turn.language, limit=limit))]
         key = turn.message.key
         if self._feedback is not None:
             is_admin = self._settings.is_admin(key.platform, key.user_id)
@@ -226,7 +227,7 @@ class Pipeline:
         name, _ = parse_command(turn.text)
         key = turn.message.key
         if name in CUSTOMER_COMMANDS:
-            return [OutgoingMessage(say("greeting", turn.language))]
+            return [OutgoingMessage(say("chat.greeting", turn.language))]
         allowed = self._settings.is_admin(key.platform, key.user_id)
         payload: dict[str, Any] = {"command": name, "allowed": allowed}
         if not allowed:
@@ -234,7 +235,7 @@ class Pipeline:
             await self._store.append_event(key, EventKind.ADMIN_COMMAND, payload=payload)
             return [
                 OutgoingMessage(
-                    say("admin_refused", turn.language),
+                    say("admin.refused", turn.language),
                     custom={"answer_kind": AnswerKind.REFUSAL.value},
                 )
             ]
@@ -268,7 +269,7 @@ class Pipeline:
         if self._llm is not None and (follow_up or best < self._thresholds.answer):
             # the model resolves "it"/"that one" the rules miss; it falls back to them itself
             query = await rewrite_question(
-                self._llm, turn.text, turn.session.history(), turn.language
+                self._llm, turn.text, turn.session.history(), prompt_language(turn.language)
             )
         elif follow_up:
             query = contextual_query(previous, turn.text)
@@ -289,7 +290,7 @@ class Pipeline:
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)
             return _offer_human(
-                say("knowledge_unavailable", turn.language), turn.language, AnswerKind.ERROR
+                say("chat.knowledge_unavailable", turn.language), turn.language, AnswerKind.ERROR
             )
         before = answered_before(turn.text, turn.language, turn.session)
         answer = decide_answer(
@@ -316,7 +317,7 @@ class Pipeline:
         """Logs the replies, each with the id that ratings and receipts refer to."""
         recorded = []
         for reply in replies:
-            reply = with_reply_id(reply)
+            reply = with_reply_id(reply, turn.language)
             recorded.append(reply)
             try:
                 await self._store.append_event(
@@ -330,10 +331,13 @@ class Pipeline:
         return recorded
 
 
-def with_reply_id(reply: OutgoingMessage) -> OutgoingMessage:
-    if reply.custom.get("reply_id"):
-        return reply
-    return dataclasses.replace(reply, custom={**reply.custom, "reply_id": new_reply_id()})
+def with_reply_id(reply: OutgoingMessage, language: Language) -> OutgoingMessage:
+    """``reply`` with its id and the turn's language (unless it already has them)."""
+    return dataclasses.replace(
+        reply,
+        custom={**reply.custom, "reply_id": reply.custom.get("reply_id") or new_reply_id()},
+        language=reply.language or language,
+    )
 
 
 def reply_payload(reply: OutgoingMessage) -> dict[str, Any]:
@@ -349,7 +353,7 @@ def render_answer(answer: PolicyAnswer, language: Language) -> OutgoingMessage:
     """The customer-facing message for a policy decision."""
     if answer.kind is AnswerKind.DONT_KNOW:
         return _offer_human(
-            say("dont_know", language), language, AnswerKind.DONT_KNOW, answer.confidence
+            say("chat.dont_know", language), language, AnswerKind.DONT_KNOW, answer.confidence
         )
     return OutgoingMessage(
         answer.text,
@@ -370,7 +374,9 @@ def _offer_human(
 
 
 def _apology(language: Language) -> OutgoingMessage:
-    return OutgoingMessage(say("error", language), custom={"answer_kind": AnswerKind.ERROR.value})
+    return OutgoingMessage(
+        say("chat.error", language), custom={"answer_kind": AnswerKind.ERROR.value}
+    )
 
 
 def new_message_id() -> str:
