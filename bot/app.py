@@ -47,6 +47,7 @@ from bot.runtime.delivery import Delivery
 from bot.runtime.locks import named_locks
 from bot.runtime.runner import ConversationRunner
 from bot.runtime.upkeep import Chores, Upkeep
+from bot.texts import Catalog, use_catalog
 from core.config.shop import ShopSettings
 from core.errors import ConnectorError
 from core.events import EventKind
@@ -196,6 +197,7 @@ class Kefu:
         """
         if configure_logs:
             configure_logging(settings.logging)
+        use_catalog(Catalog.load(settings.texts, settings.company))  # what every text reads
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.database_url)
         await db.upgrade()

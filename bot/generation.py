@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import structlog
 
 from bot.dialogue.session import Session
-from bot.messages import human_button
+from bot.texts import current_catalog, human_button
 from core.events import AnswerKind
 from core.llm import ChatBackend, with_fallback
-from core.text import Language
+from core.text import Language, prompt_language
 from core.types import OutgoingMessage, StreamSink
 from knowledge.rag_chain import GroundedAnswer, generate_grounded_answer
 from knowledge.types import Passage
@@ -42,7 +42,13 @@ async def generated_answer(
 
     async def generate() -> GroundedAnswer | None:
         return await generate_grounded_answer(
-            backend, question, session.history(), passages, language, stream_to=stream_to
+            backend,
+            question,
+            session.history(),
+            passages,
+            prompt_language(language),
+            stream_to=stream_to,
+            company=current_catalog().company(language),
         )
 
     answered = await with_fallback(generate, lambda: None)

@@ -26,6 +26,7 @@ from core.config.llm import LLMSettings
 from core.config.logs import LoggingSettings
 from core.config.observability import MetricsSettings
 from core.config.shop import ShopSettings
+from core.config.texts import CompanySettings, TextsSettings
 from core.config.web import WebSettings
 
 DEMO_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "demo"
@@ -213,6 +214,8 @@ class KefuSettings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    company: CompanySettings = Field(default_factory=CompanySettings)
+    texts: TextsSettings = Field(default_factory=TextsSettings)
     admins: dict[str, list[str]] = Field(
         default_factory=lambda: {"console": ["*"]},
         description="Admin user ids per platform; `*` makes everyone on that platform an admin "

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal
+from collections.abc import Collection
+from typing import Literal, TypeAlias
 
-Language = Literal["zh", "en"]
+Language: TypeAlias = str
+"""A language code the text catalog has (``zh``, ``en``, ``ja``...). Detection from the text
+yields ``zh`` or ``en``; a platform's locale may name another language the catalog has."""
+
+DETECTED = ("zh", "en")
+"""The languages :func:`detect_language` tells apart from the text alone."""
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
@@ -43,6 +49,40 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-def pick(language: Language, zh: str, en: str) -> str:
-    """The Chinese or the English wording, by the customer's language."""
-    return zh if language == "zh" else en
+def turn_language(
+    text: str,
+    *,
+    previous: str | None = None,
+    locale: str | None = None,
+    available: Collection[str] = DETECTED,
+) -> Language:
+    """The language a turn is answered in, decided once per turn.
+
+    The text decides between Chinese and English; a text without words of its own
+    ("DD20241101", "5") keeps the language of the customer's previous message. A platform
+    locale (Telegram's ``language_code``, e.g. ``ja`` or ``pt-BR``) names the language when the
+    catalog has it and the text cannot show it: it is neither zh nor en, or the text has no
+    words and there is no previous message.
+
+    Args:
+        text: the customer's message.
+        previous: the customer's previous message in this conversation, if any.
+        locale: the language the customer's platform reports, if any.
+        available: the languages the text catalog has.
+    """
+    hinted = (locale or "").replace("_", "-").split("-")[0].lower()
+    if hinted in available and hinted not in DETECTED:
+        return hinted
+    fallback = detect_language(previous) if previous is not None else None
+    if fallback is None and hinted in available:
+        fallback = hinted
+    return detect_language(text, default=fallback or "en")
+
+
+def prompt_language(language: Language) -> Literal["zh", "en"]:
+    """The language of the LLM prompts used for a customer's language.
+
+    The prompts (``knowledge/prompts.py``) are written in Chinese and English; a customer in
+    another catalog language gets the English ones.
+    """
+    return "zh" if language == "zh" else "en"

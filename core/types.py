@@ -106,6 +106,10 @@ class IncomingMessage:
     raw: Mapping[str, JSONValue] = field(default_factory=dict)
     """The platform's payload as JSON. ``raw["reply_to"]``, when an adapter sets it, is the
     message id the answers should refer to (None: none); by default the message itself."""
+    locale: str | None = None
+    """The customer's language as their platform reports it (Telegram's ``language_code``),
+    when it does; it names the reply language only where the text cannot (see
+    :func:`core.text.turn_language`)."""
 
     def to_json(self) -> dict[str, JSONValue]:
         """What the durable inbox stores, so another worker can answer it after a crash."""
@@ -117,6 +121,7 @@ class IncomingMessage:
             "timestamp": self.timestamp.isoformat(),
             "parts": list(self.parts),
             "raw": dict(self.raw),
+            "locale": self.locale,
         }
 
     @classmethod
@@ -130,6 +135,7 @@ class IncomingMessage:
             timestamp=datetime.fromisoformat(str(data["timestamp"])),
             parts=tuple(data.get("parts") or ()),
             raw=dict(data.get("raw") or {}),
+            locale=data.get("locale"),
         )
 
 
@@ -146,6 +152,9 @@ class OutgoingMessage:
     reply_to: str | None = None
     """The platform message id this answers; adapters that thread replies (Telegram groups)
     use it, the others ignore it."""
+    language: str | None = None
+    """The customer's language, decided once per turn by the pipeline (or the handoff's
+    language for an agent's message); renderers use it for their own words ("Sources")."""
 
     def to_json(self) -> dict[str, JSONValue]:
         """What the durable outbox stores until the platform has taken the message."""
@@ -156,6 +165,7 @@ class OutgoingMessage:
             "intent": self.intent,
             "custom": dict(self.custom),
             "reply_to": self.reply_to,
+            "language": self.language,
         }
 
     @classmethod
@@ -168,4 +178,5 @@ class OutgoingMessage:
             intent=data.get("intent"),
             custom=dict(data.get("custom") or {}),
             reply_to=data.get("reply_to"),
+            language=data.get("language"),
         )

@@ -1,5 +1,5 @@
-"""Reply layout shared by the platform adapters: splitting at a platform's size limit, the
-"Sources" line, and the language guess that picks its wording.
+"""Reply layout shared by the platform adapters: splitting at a platform's size limit and the
+"Sources" line, worded in the language the pipeline decided for the reply.
 
 Adapters split *plain* text and add their markup afterwards, chunk by chunk, so a split can
 never fall inside a tag or an entity.
@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from core.types import Citation
+from bot.texts import say
+from bot.texts.language import language_for
+from core.text import Language
+from core.types import Citation, IncomingMessage
 
 Measure = Callable[[str], int]
 
@@ -96,12 +99,7 @@ def _best_break(text: str, fit: int) -> int:
     return fit
 
 
-def looks_chinese(text: str) -> bool:
-    """Whether to word the bot's own additions (labels, hints) in Chinese."""
-    return bool(_CJK.search(text))
-
-
-def sources_line(citations: Sequence[Citation], reply_text: str) -> str | None:
+def sources_line(citations: Sequence[Citation], language: Language) -> str | None:
     """A short line naming where the answer came from, in the reply's language.
 
     Returns:
@@ -118,14 +116,11 @@ def sources_line(citations: Sequence[Citation], reply_text: str) -> str | None:
     if not names:
         return None
     shown = names[:_MAX_SOURCES]
-    if looks_chinese(reply_text):
-        return "来源：" + "；".join(shown)
-    return "Sources: " + "; ".join(shown)
+    titles = say("chat.list_separator", language).join(shown)
+    return say("chat.sources_line", language, titles=titles)
 
 
-def sorry_text(customer_text: str) -> str:
+def sorry_text(incoming: IncomingMessage) -> str:
     """What an adapter says when the pipeline itself failed, so a customer is never left
     without an answer."""
-    if looks_chinese(customer_text):
-        return "抱歉，系统暂时出了点问题，请稍后再试。"
-    return "Sorry, something went wrong on our side. Please try again in a moment."
+    return say("chat.sorry", language_for(incoming))

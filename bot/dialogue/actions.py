@@ -21,27 +21,17 @@ from bot.dialogue.shop_replies import (
 )
 from bot.dialogue.slots import SlotDecision, SlotOutcome, advance
 from bot.dialogue.understanding import Understanding
-from bot.messages import human_button, say
+from bot.texts import human_button, say
 from core.config.dialogue import DialogueSettings
 from core.errors import ConnectorError
 from core.events import AnswerKind
 from core.llm import ChatBackend
 from core.shop import Catalogue, Order, OrderBook, customer_id_for
 from core.storage import ConversationStore
-from core.text import Language, pick
+from core.text import Language
 from core.types import ConversationKey, OutgoingMessage
 
 log = structlog.get_logger(__name__)
-
-SMALL_TALK = {
-    "zh": "我是星河电子的智能客服，专门解答购物相关的问题。有什么订单、物流或售后问题可以问我哦。",
-    "en": "I'm the Xinghe Electronics support bot, here for shopping questions. Ask me about "
-    "orders, delivery or after-sales service any time.",
-}
-GOODBYE = {
-    "zh": "不客气，祝您购物愉快！还有问题随时找我。",
-    "en": "You're welcome! Have a great day, and come back any time.",
-}
 
 
 def reply(text: str, kind: AnswerKind, **custom: Any) -> OutgoingMessage:
@@ -95,11 +85,7 @@ class DialogueActions:
             return [reply(prompt, AnswerKind.SLOT_PROMPT, slot=decision.slot)]
         if decision.outcome is SlotOutcome.GIVE_UP:
             button = human_button(language)
-            text_ = pick(
-                language,
-                "抱歉，我没能拿到需要的信息。需要为您转接人工客服吗？",
-                "Sorry, I couldn't get what I need. Shall I connect you with a human?",
-            )
+            text_ = say("dialogue.slot_give_up", language)
             return [
                 OutgoingMessage(
                     text_, buttons=(button,), custom={"answer_kind": AnswerKind.DONT_KNOW.value}
@@ -149,12 +135,7 @@ class DialogueActions:
                 answer = by_model.text
                 custom.update(generated=True, looked_up=list(by_model.looked_up))
         if decision.intent == "refund_request" and order is not None:
-            answer += pick(
-                language,
-                "\n如需退货退款，请在“我的订单”中选择该订单并点击“申请售后 → 退货退款”。",
-                "\nTo return it for a refund, open the order in My Orders and choose "
-                '"After-sales service > Return and refund".',
-            )
+            answer += say("shop.order.refund_howto", language)
         return [reply(answer, AnswerKind.TOOL, **custom)]
 
     async def _act(
@@ -162,11 +143,11 @@ class DialogueActions:
     ) -> list[OutgoingMessage] | None:
         action = understood.action
         if action is IntentAction.GREETING:
-            return [reply(say("greeting", language), AnswerKind.SMALL_TALK)]
+            return [reply(say("chat.greeting", language), AnswerKind.SMALL_TALK)]
         if action is IntentAction.GOODBYE:
-            return [reply(GOODBYE[language], AnswerKind.SMALL_TALK)]
+            return [reply(say("dialogue.goodbye", language), AnswerKind.SMALL_TALK)]
         if action is IntentAction.SMALL_TALK:
-            return [reply(SMALL_TALK[language], AnswerKind.SMALL_TALK)]
+            return [reply(say("dialogue.small_talk", language), AnswerKind.SMALL_TALK)]
         if action is IntentAction.RECOMMEND_PRODUCT:
             history = await self._history(key, understood.entities.products)
             try:

@@ -111,9 +111,7 @@ def asks_about_the_company(text: str) -> bool:
     classifier took for chat: the knowledge base answers it or says it does not know and
     offers a human, rather than a chat line that answers nothing. Questions about the bot
     itself ("你们是机器人吗") stay chat."""
-    return bool(
-        _asks(text) and _ABOUT_THE_COMPANY.search(text) and not _ABOUT_THE_BOT.search(text)
-    )
+    return bool(_asks(text) and _ABOUT_THE_COMPANY.search(text) and not _ABOUT_THE_BOT.search(text))
 
 
 def wants_recommendation(text: str) -> bool:

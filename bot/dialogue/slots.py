@@ -20,56 +20,12 @@ from typing import Any
 
 from bot.dialogue.entities import Entities
 from bot.dialogue.intent_catalog import IntentPrediction
+from bot.texts import say
 from core.text import Language
 
 FRAME_KEY = "slot_frame"
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_SWITCH_CONFIDENCE = 0.9
-
-
-@dataclass(slots=True, frozen=True)
-class SlotSpec:
-    """How the bot asks for one slot."""
-
-    name: str
-    prompt_zh: str
-    prompt_en: str
-
-    def prompt(self, language: Language) -> str:
-        return self.prompt_zh if language == "zh" else self.prompt_en
-
-
-SLOT_SPECS: Mapping[str, SlotSpec] = {
-    spec.name: spec
-    for spec in (
-        SlotSpec(
-            "order_no",
-            "请提供您的订单号（以 DD 开头，例如 DD20241101），我来帮您查询。",
-            "Could you give me your order number? It starts with DD, for example DD20241101.",
-        ),
-        SlotSpec(
-            "phone",
-            "请提供您下单时使用的手机号码。",
-            "Could you give me the phone number you used for the order?",
-        ),
-        SlotSpec(
-            "email",
-            "请提供您的电子邮箱地址。",
-            "Could you give me your e-mail address?",
-        ),
-        SlotSpec(
-            "product",
-            "请问是哪一款商品？请告诉我商品名称。",
-            "Which product is it about? Please tell me its name.",
-        ),
-        SlotSpec("amount", "请问金额是多少？", "What is the amount?"),
-        SlotSpec(
-            "date",
-            "请问是哪一天？例如 11月1日 或 昨天。",
-            "Which day was it? For example 1 November or yesterday.",
-        ),
-    )
-}
 
 
 class SlotOutcome(StrEnum):
@@ -142,10 +98,10 @@ class SlotDecision:
     """A frame was waiting and the customer moved on to another intent; it was dropped."""
 
     def prompt(self, language: Language) -> str | None:
-        """The question to ask when ``outcome`` is ASK."""
+        """The question to ask when ``outcome`` is ASK (the text ``dialogue.ask.<slot>``)."""
         if self.outcome is not SlotOutcome.ASK or self.slot is None:
             return None
-        return SLOT_SPECS[self.slot].prompt(language)
+        return say(f"dialogue.ask.{self.slot}", language)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from bot.texts import Catalog, use_catalog
 from core.settings import KefuSettings
 
 dataset_app = typer.Typer(help="Fine-tuning datasets from feedback.", no_args_is_help=True)
@@ -54,6 +55,13 @@ async def _storage(settings: KefuSettings) -> AsyncIterator[Any]:
         yield store, candidates, scanner
     finally:
         await database.dispose()
+
+
+def _settings() -> KefuSettings:
+    """The settings, with the text catalog they describe installed (company name, texts)."""
+    settings = KefuSettings()
+    use_catalog(Catalog.load(settings.texts, settings.company))
+    return settings
 
 
 def _since(value: str | None, settings: KefuSettings) -> Any:
@@ -91,7 +99,7 @@ def dataset_export(
         ratios = parse_ratios(split)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--split") from error
-    settings = KefuSettings()
+    settings = _settings()
     options = ExportOptions(
         fmt=name,
         out=out,
@@ -182,7 +190,7 @@ def report(
     from core.telemetry.llm_records import LLMCallStore
     from core.telemetry.llm_report import compare_models, models_text
 
-    settings = KefuSettings()
+    settings = _settings()
     zone = ZoneInfo(settings.feedback.timezone)
     start = _since(since, settings)
 

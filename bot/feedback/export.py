@@ -17,6 +17,7 @@ from bot.feedback.candidates import CandidateScanner, CandidateStore
 from bot.feedback.dataset import Example, from_candidates, from_ratings, prepare
 from bot.feedback.formats import SCHEMAS, Format, render
 from bot.feedback.split import SPLITS, split_by_group
+from bot.texts import current_catalog
 from core.config.feedback import FeedbackSettings
 from core.storage import ConversationRecord, ConversationStore, EventRecord
 from core.types import utcnow
@@ -132,6 +133,12 @@ def _card(
     )
 
 
+def system_prompt(settings: FeedbackSettings, language: str) -> str:
+    """The dataset's system message in ``language``, ``{company}`` filled from the catalog."""
+    prompt = settings.system_prompts.get(language, "")
+    return prompt.replace("{company}", current_catalog().company(language))
+
+
 def _write(
     options: ExportOptions,
     settings: FeedbackSettings,
@@ -142,7 +149,7 @@ def _write(
     for name in SPLITS:
         lines = [
             json.dumps(
-                render(e, options.fmt, settings.system_prompts.get(e.language, "")),
+                render(e, options.fmt, system_prompt(settings, e.language)),
                 ensure_ascii=False,
             )
             for e in splits[name]

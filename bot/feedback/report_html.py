@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from bot.feedback.analytics import Report
 from bot.feedback.charts import BAD, GOOD, MUTED, bar_chart, column_chart, share_bar
-from bot.staff.i18n import CATALOG, StaffLanguage, text
+from bot.staff.i18n import StaffLanguage, has_text, text
 from bot.staff.render import render
 from core.telemetry.llm_report import ModelRow
 
@@ -32,7 +32,7 @@ def _duration(seconds: float | None) -> str:
 def intent_label(language: StaffLanguage, intent: str) -> str:
     """``order_status`` as the staff reads it (查询订单状态); the name itself when unknown."""
     key = f"intent.{intent}"
-    return text(language, key) if key in CATALOG[language] else intent
+    return text(language, key) if has_text(key) else intent
 
 
 def report_context(report: Report, language: StaffLanguage) -> dict[str, Any]:

@@ -16,14 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from bot.feedback import texts
 from bot.feedback.candidates import Candidate, CandidateScanner, CandidateStore
 from bot.feedback.clustering import Embed
 from bot.feedback.redact import personal_data_kinds
 from bot.feedback.review import AddAlternative, AddFaq, Review, ReviewError
 from bot.feedback.transcript import KNOWLEDGE_ANSWERS, is_command_text, is_knowledge_answer
-from bot.messages import human_button_payload
-from bot.messages import say as say_bot
+from bot.texts import human_button, say
 from core.config.feedback import FeedbackSettings
 from core.events import AnswerKind, EventKind
 from core.storage import ConversationStore, Database, EventRecord
@@ -110,8 +108,8 @@ class FeedbackService:
             return ()
         suffix = f" {ANSWER_REF}{answer_id}" if answer_id else ""
         return (
-            Button(texts.say("button_up", language), UP_PAYLOAD + suffix),
-            Button(texts.say("button_down", language), DOWN_PAYLOAD + suffix),
+            Button(say("feedback.button_up", language), UP_PAYLOAD + suffix),
+            Button(say("feedback.button_down", language), DOWN_PAYLOAD + suffix),
         )
 
     def with_buttons(self, reply: OutgoingMessage, language: Language) -> OutgoingMessage:
@@ -148,7 +146,7 @@ class FeedbackService:
             return await self._rate(key, action, argument, language)
         if action in ADMIN_ACTIONS:
             return await self._admin(key, action, argument, language, is_admin=is_admin)
-        return [_reply(texts.say("usage", language))]
+        return [_reply(say("feedback.usage", language))]
 
     async def take_pending_reason(
         self, key: ConversationKey, text: str
@@ -174,7 +172,7 @@ class FeedbackService:
         )
         log.info("feedback.reason_recorded", conversation=key.as_str())
         language = rating.payload.get("language", "en")
-        return [_reply(texts.say("thanks_reason", "zh" if language == "zh" else "en"), "reason")]
+        return [_reply(say("feedback.thanks_reason", language), "reason")]
 
     async def _rate(
         self, key: ConversationKey, rating: str, argument: str, language: Language
@@ -185,7 +183,7 @@ class FeedbackService:
         else:
             answer = await self._latest_knowledge_answer(key)
         if answer is None:
-            return [_reply(texts.say("nothing_to_rate", language), "none")]
+            return [_reply(say("feedback.nothing_to_rate", language), "none")]
         # "/feedback down" reads as English; answer in the language of the rated answer.
         language = detect_language(answer.text or "", default=language)
         payload: dict[str, Any] = {
@@ -198,11 +196,11 @@ class FeedbackService:
         await self.store.append_event(key, EventKind.FEEDBACK, payload=payload)
         log.info("feedback.rated", conversation=key.as_str(), rating=rating, reply=answer.id)
         if rating == "up":
-            return [_reply(texts.say("thanks_up", language), "up")]
+            return [_reply(say("feedback.thanks_up", language), "up")]
         if reason:
-            return [_reply(texts.say("thanks_reason", language), "down")]
-        human = Button(say_bot("human_button", language), human_button_payload(language))
-        return [_reply(texts.say("ask_reason", language), "down", buttons=(human,))]
+            return [_reply(say("feedback.thanks_reason", language), "down")]
+        human = human_button(language)
+        return [_reply(say("feedback.ask_reason", language), "down", buttons=(human,))]
 
     async def _knowledge_answer(self, key: ConversationKey, answer_id: str) -> EventRecord | None:
         """The knowledge answer of this conversation that carries ``answer_id``, if any."""
@@ -258,7 +256,7 @@ class FeedbackService:
         if not is_admin:
             log.warning("admin.refused", command=command, conversation=key.as_str())
             await self.store.append_event(key, EventKind.ADMIN_COMMAND, payload=payload)
-            text = say_bot("admin_refused", language)
+            text = say("admin.refused", language)
             return [OutgoingMessage(text, custom={"answer_kind": AnswerKind.REFUSAL.value})]
         if action == "review":
             text = await self._review_list(language)
@@ -271,10 +269,10 @@ class FeedbackService:
     async def _review_list(self, language: Language) -> str:
         pending = await self.review.pending()
         if not pending:
-            return texts.say("review_empty", language)
-        lines = [texts.say("review_header", language, count=len(pending))]
+            return say("feedback.review_empty", language)
+        lines = [say("feedback.review_header", language, count=len(pending))]
         lines.extend(_describe(candidate, language) for candidate in pending[:REVIEW_LIST_LIMIT])
-        lines.append(texts.say("review_footer", language))
+        lines.append(say("feedback.review_footer", language))
         return "\n".join(lines)
 
     async def _decide(
@@ -282,18 +280,20 @@ class FeedbackService:
     ) -> str:
         head, _, rest = argument.strip().lstrip("#").partition(" ")
         if not head.isdigit():
-            return texts.say("error_bad_id", language)
+            return say("feedback.error_bad_id", language)
         candidate_id, reviewer = int(head), key.as_str()
         try:
             if action == "approve":  # "/feedback approve 12 [entry]": the entry gets the wording
                 approved = await self.review.approve(
                     candidate_id, reviewer, alternative_of=rest or None
                 )
-                return texts.say("approved", language, id=candidate_id, faq_id=approved.faq_id)
+                return say("feedback.approved", language, id=candidate_id, faq_id=approved.faq_id)
             await self.review.reject(candidate_id, reviewer, rest)
-            return texts.say("rejected", language, id=candidate_id)
+            return say("feedback.rejected", language, id=candidate_id)
         except ReviewError as error:
-            return texts.say(f"error_{error.code}", language, id=candidate_id, detail=error.detail)
+            return say(
+                f"feedback.error_{error.code}", language, id=candidate_id, detail=error.detail
+            )
 
 
 def _answer_ref(argument: str) -> tuple[str | None, str]:
@@ -317,14 +317,14 @@ def _parse(text: str) -> tuple[str, str] | None:
 def _describe(candidate: Candidate, language: Language) -> str:
     question = _shorten(candidate.question)
     answer = _shorten(candidate.answer)
-    label = ("问", "答") if language == "zh" else ("Q", "A")
+    asked, answered = say("feedback.review_q", language), say("feedback.review_a", language)
     lines = [
-        f"#{candidate.id} [{candidate.trigger}] {label[0]}: {question}",
-        f"   {label[1]}: {answer}",
+        f"#{candidate.id} [{candidate.trigger}] {asked}: {question}",
+        f"   {answered}: {answer}",
     ]
     kinds = personal_data_kinds(f"{candidate.question}\n{candidate.answer}")
     if kinds:
-        warning = texts.say("review_personal_data", language, kinds=", ".join(sorted(kinds)))
+        warning = say("feedback.review_personal_data", language, kinds=", ".join(sorted(kinds)))
         lines.append(f"   {warning}")
     return "\n".join(lines)
 

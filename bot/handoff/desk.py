@@ -23,7 +23,8 @@ from bot.handoff.summary import (
     transcript,
     transcript_text,
 )
-from bot.handoff.texts import RATING_BUTTONS, handoff_message, say
+from bot.handoff.texts import RATING_BUTTONS, handoff_message
+from bot.texts import say
 from core.config.handoff import HandoffSettings
 from core.errors import InputError, KefuError, PermissionDenied, StorageError
 from core.events import EventKind
@@ -138,7 +139,7 @@ class AgentDesk:
         observe_handoff_wait(claimed.created_at, claimed.claimed_at)
         log.info("handoff.claimed", conversation=claimed.key.as_str(), agent_id=agent.id)
         language = _language(claimed)
-        joined = say("claimed", language, agent=agent.name)
+        joined = say("handoff.claimed", language, agent=agent.name)
         await self.send_system(claimed.key, _state_message(joined, language, ASSIGNED, claimed))
         await self._hub.broadcast({"type": "queue"})
         await self._llm_summary(claimed)
@@ -158,7 +159,9 @@ class AgentDesk:
         )
         try:
             event = await self._deliver(
-                handoff.key, OutgoingMessage(text, custom=_agent_custom(agent)), record=record
+                handoff.key,
+                OutgoingMessage(text, custom=_agent_custom(agent), language=handoff.language),
+                record=record,
             )
         except StorageError as e:
             log.warning("handoff.reply_not_stored", conversation=handoff.key.as_str())
@@ -190,7 +193,7 @@ class AgentDesk:
         log.info("handoff.closed", conversation=closed.key.as_str(), agent_id=agent.id)
         language = _language(closed)
         rate = handoff_message(
-            say("rate", language),
+            say("handoff.rate", language),
             language,
             {"state": "closed", "handoff_id": closed.id, "rating_request": True},
             buttons=RATING_BUTTONS,
@@ -310,7 +313,7 @@ class AgentDesk:
         await self._handoff_event(released, "released", agent_id=agent_id, reason=reason)
         log.info("handoff.released", conversation=released.key.as_str(), reason=reason)
         language = _language(released)
-        notice = _state_message(say("requeued", language), language, WAITING, released)
+        notice = _state_message(say("handoff.requeued", language), language, WAITING, released)
         await self.send_system(released.key, notice)
         await self._hub.send_to(
             agent_id, {"type": "handoff", "handoff_id": handoff_id, "action": "released"}
@@ -387,7 +390,7 @@ def _checked_text(text: str) -> str:
 
 
 def _language(handoff: HandoffRecord) -> Language:
-    return "zh" if handoff.language == "zh" else "en"
+    return handoff.language
 
 
 def _agent_custom(agent: AgentRecord) -> dict[str, Any]:

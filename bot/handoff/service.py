@@ -25,12 +25,13 @@ from bot.handoff.models import ASSIGNED, CLOSED, WAITING
 from bot.handoff.queue import HandoffQueue, UnknownConversation
 from bot.handoff.records import REASON_PRIORITY, HandoffRecord, Reason
 from bot.handoff.summary import SUMMARY_KINDS, Summarize, plain_summary
-from bot.handoff.texts import handoff_message, hours_text, say, wait_minutes
+from bot.handoff.texts import handoff_message, hours_text, wait_minutes
 from bot.handoff.triggers import asks_for_human, escalation_reason, is_cancel, parse_rating
+from bot.texts import say
 from core.config.handoff import HandoffSettings
 from core.events import EventKind
 from core.storage import ConversationStore, Database
-from core.text import Language, pick
+from core.text import Language
 from core.types import ConversationKey, OutgoingMessage, utcnow
 
 log = structlog.get_logger(__name__)
@@ -219,18 +220,17 @@ class HandoffService:
         if name != ADMIN_COMMAND:
             return None
         if not self._config.triggers.admin_command:
-            return [OutgoingMessage(pick(language, "该命令已停用。", "This command is disabled."))]
+            return [OutgoingMessage(say("handoff.admin.disabled", language))]
         try:
             target = ConversationKey.parse(argument) if argument else key
             notices = await self.escalate(target, Reason.ADMIN, language)
         except (ValueError, UnknownConversation):
-            usage = pick(language, "用法：/handoff <会话键>", "Usage: /handoff <conversation key>")
-            return [OutgoingMessage(f"{usage} ({argument or '-'})")]
+            usage = say("handoff.admin.usage", language, argument=argument or "-")
+            return [OutgoingMessage(usage)]
         if target != key:
             for notice in notices:
                 await self.desk.send_system(target, notice)
-        done = pick(language, "已转人工：", "Handed to a human: ")
-        return [OutgoingMessage(f"{done}{target.as_str()}")]
+        return [OutgoingMessage(say("handoff.admin.done", language, target=target.as_str()))]
 
     async def disconnect_agents(self) -> None:
         """Close the agents' WebSockets (from ``app.on_shutdown``, so shutdown is quick);
@@ -274,14 +274,16 @@ class HandoffService:
         )
         log.info("handoff.rated", conversation=key.as_str(), score=rating)
         # "5" has no language of its own: answer in the one the handoff was in.
-        spoken: Language = "zh" if latest.language == "zh" else "en"
+        spoken: Language = latest.language
         state = {"state": "bot", "rating": rating}
-        return [handoff_message(say("thanks_for_rating", spoken), spoken, state, buttons=())]
+        return [
+            handoff_message(say("handoff.thanks_for_rating", spoken), spoken, state, buttons=())
+        ]
 
     async def _cancel(self, handoff: HandoffRecord, language: Language) -> list[OutgoingMessage]:
         cancelled = await self.desk.cancel(handoff)
         state = {"state": "bot" if cancelled else handoff.state}
-        return [handoff_message(say("cancelled", language), language, state, buttons=())]
+        return [handoff_message(say("handoff.cancelled", language), language, state, buttons=())]
 
     async def _while_waiting(
         self, handoff: HandoffRecord, text: str, language: Language
@@ -295,7 +297,11 @@ class HandoffService:
         position = await self.queue.position(handoff)
         await self.queue.mark_notified(handoff.id)
         state = {"state": WAITING, "position": position, "handoff_id": handoff.id}
-        return [handoff_message(say("still_waiting", language, position=position), language, state)]
+        return [
+            handoff_message(
+                say("handoff.still_waiting", language, position=position), language, state
+            )
+        ]
 
     async def _queue_notice(
         self, handoff: HandoffRecord, position: int, language: Language
@@ -313,12 +319,14 @@ class HandoffService:
         if opened and online > 0:
             minutes = wait_minutes(position, online, self._config.average_handling_minutes)
             state["estimated_wait_minutes"] = minutes
-            text = say("queued", language, position=position, minutes=minutes)
+            text = say("handoff.queued", language, position=position, minutes=minutes)
             return handoff_message(text, language, state)
         state["message_left"] = True
-        why = say("nobody_online" if opened else "closed_now", language)
+        why = say("handoff.nobody_online" if opened else "handoff.closed_now", language)
         hours = hours_text(self._config.hours)
-        return handoff_message(say("left_message", language, why=why, hours=hours), language, state)
+        return handoff_message(
+            say("handoff.left_message", language, why=why, hours=hours), language, state
+        )
 
     def _notify_waiting(
         self, handoff: HandoffRecord, position: int, summary: dict[str, Any]

@@ -16,11 +16,12 @@ import structlog
 from bot.dialogue.session import load_session
 from bot.pipeline.replies import apology, reply_payload, with_reply_id
 from bot.pipeline.turn import Proceed, Replies, Step, Turn
+from bot.texts.language import language_for
 from core.errors import StorageError
 from core.events import EventKind
 from core.storage import ConversationStore
 from core.telemetry import observe_step, timed_turn
-from core.text import Language, clean_text, detect_language
+from core.text import clean_text
 from core.types import ConversationKey, IncomingMessage, StreamSink
 
 log = structlog.get_logger(__name__)
@@ -55,7 +56,7 @@ class Pipeline:
             stream: awaited with the pieces of a generated answer as the model writes them;
                 the first returned message is then the final answer that replaces them.
         """
-        language = detect_language(message.text)
+        language = language_for(message)
         try:
             with observe_step("load_session"):
                 session = await load_session(self._store, message.key)
@@ -71,7 +72,7 @@ class Pipeline:
         turn = Turn(
             message,
             clean_text(message.text),
-            turn_language(message.text, session.last_user_text()),
+            language_for(message, session.last_user_text()),
             session,
             is_admin=self._is_admin(message.key),
             stream=stream,
@@ -87,7 +88,7 @@ class Pipeline:
         """Logs the replies, each with the id that ratings and receipts refer to."""
         recorded = []
         for reply in replies:
-            reply = with_reply_id(reply)
+            reply = with_reply_id(reply, turn.language)
             recorded.append(reply)
             try:
                 await self._store.append_event(
@@ -96,14 +97,6 @@ class Pipeline:
             except StorageError:
                 log.exception("pipeline.reply_not_recorded", **turn.log_context)
         return recorded
-
-
-def turn_language(text: str, previous: str | None) -> Language:
-    """The customer's language for this turn: the message's own, and for a message that does
-    not say ("DD20241101" alone) the language of their previous message."""
-    if previous is None:
-        return detect_language(text)
-    return detect_language(text, default=detect_language(previous))
 
 
 def chain(steps: Sequence[Step]) -> Proceed:

@@ -8,9 +8,9 @@ import structlog
 
 from bot.admin import AdminCommands, is_command, parse_command
 from bot.handoff import HandoffService
-from bot.messages import say
 from bot.pipeline.replies import refusal
 from bot.pipeline.turn import Proceed, Replies, Turn
+from bot.texts import say
 from core.events import EventKind
 from core.storage import ConversationStore
 from core.types import OutgoingMessage
@@ -41,11 +41,11 @@ class Commands:
             return await proceed(turn)
         name, _ = parse_command(turn.text)
         if name in CUSTOMER_COMMANDS:
-            return [OutgoingMessage(say("greeting", turn.language))]
+            return [OutgoingMessage(say("chat.greeting", turn.language))]
         replies = await self._run(turn) if turn.is_admin else None
         if replies is None:
             log.warning("admin.refused", command=name, **turn.log_context)
-            replies = [refusal(say("admin_refused", turn.language))]
+            replies = [refusal(say("admin.refused", turn.language))]
         payload: dict[str, Any] = {"command": name, "allowed": turn.is_admin}
         await self._store.append_event(turn.key, EventKind.ADMIN_COMMAND, payload=payload)
         return replies

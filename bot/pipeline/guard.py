@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.messages import say
 from bot.pipeline.replies import refusal
 from bot.pipeline.turn import Proceed, Replies, Turn
+from bot.texts import say
 from core.types import OutgoingMessage
 
 
@@ -20,7 +20,11 @@ class MessageGuard:
 
     async def __call__(self, turn: Turn, proceed: Proceed) -> Replies:
         if not turn.text:
-            return [refusal(say("attachment" if turn.message.parts else "empty", turn.language))]
+            return [
+                refusal(
+                    say("chat.attachment" if turn.message.parts else "chat.empty", turn.language)
+                )
+            ]
         if len(turn.text) > self._max_chars:
-            return [OutgoingMessage(say("too_long", turn.language, limit=self._max_chars))]
+            return [OutgoingMessage(say("chat.too_long", turn.language, limit=self._max_chars))]
         return await proceed(turn)

@@ -11,13 +11,14 @@ from bot.dialogue.followup import contextual_query, is_follow_up
 from bot.dialogue.policy import Thresholds, decide_answer
 from bot.dialogue.routing import answered_before
 from bot.generation import generated_answer
-from bot.messages import say
 from bot.pipeline.replies import offer_human, render_answer
 from bot.pipeline.turn import Proceed, Replies, Turn
+from bot.texts import say
 from core.errors import KnowledgeError
 from core.events import AnswerKind
 from core.llm import ChatBackend
 from core.telemetry import observe_step
+from core.text import prompt_language
 from core.types import OutgoingMessage
 from knowledge.rag_chain import rewrite_question
 from knowledge.types import Passage, Retriever
@@ -55,7 +56,7 @@ class KnowledgeAnswer:
             passages, asked = await self._retrieve(turn)
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)
-            text = say("knowledge_unavailable", turn.language)
+            text = say("chat.knowledge_unavailable", turn.language)
             return offer_human(text, turn.language, AnswerKind.ERROR)
         answer = decide_answer(
             turn.text,
@@ -92,7 +93,7 @@ class KnowledgeAnswer:
         if self._llm is not None and (follow_up or best < self._thresholds.answer):
             # the model resolves "it"/"that one" the rules miss; it falls back to them itself
             query = await rewrite_question(
-                self._llm, turn.text, turn.session.history(), turn.language
+                self._llm, turn.text, turn.session.history(), prompt_language(turn.language)
             )
         elif follow_up:
             query = contextual_query(previous, turn.text)

@@ -7,18 +7,21 @@ import uuid
 from typing import Any
 
 from bot.dialogue.policy import PolicyAnswer
-from bot.messages import human_button, say
+from bot.texts import human_button, say
 from core.events import AnswerKind
 from core.storage.outbox import new_reply_id
 from core.text import Language
 from core.types import OutgoingMessage
 
 
-def with_reply_id(reply: OutgoingMessage) -> OutgoingMessage:
-    """``reply`` with the id that ratings, receipts and the outbox refer to."""
-    if reply.custom.get("reply_id"):
-        return reply
-    return dataclasses.replace(reply, custom={**reply.custom, "reply_id": new_reply_id()})
+def with_reply_id(reply: OutgoingMessage, language: Language) -> OutgoingMessage:
+    """``reply`` with the id that ratings, receipts and the outbox refer to, and the turn's
+    language (unless it already has them)."""
+    return dataclasses.replace(
+        reply,
+        custom={**reply.custom, "reply_id": reply.custom.get("reply_id") or new_reply_id()},
+        language=reply.language or language,
+    )
 
 
 def reply_payload(reply: OutgoingMessage) -> dict[str, Any]:
@@ -35,7 +38,7 @@ def render_answer(answer: PolicyAnswer, language: Language) -> OutgoingMessage:
     """The customer-facing message for a policy decision."""
     if answer.kind is AnswerKind.DONT_KNOW:
         return offer_human(
-            say("dont_know", language), language, AnswerKind.DONT_KNOW, answer.confidence
+            say("chat.dont_know", language), language, AnswerKind.DONT_KNOW, answer.confidence
         )
     return OutgoingMessage(
         answer.text,
@@ -61,7 +64,9 @@ def refusal(text: str) -> OutgoingMessage:
 
 def apology(language: Language) -> OutgoingMessage:
     """What the customer gets when something broke on our side; the conversation goes on."""
-    return OutgoingMessage(say("error", language), custom={"answer_kind": AnswerKind.ERROR.value})
+    return OutgoingMessage(
+        say("chat.error", language), custom={"answer_kind": AnswerKind.ERROR.value}
+    )
 
 
 def new_message_id() -> str:

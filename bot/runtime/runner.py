@@ -19,9 +19,10 @@ from typing import Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import say
 from bot.runtime.bus import OUTBOX, Bus
 from bot.runtime.locks import NamedLocks
+from bot.texts import say
+from bot.texts.language import language_for
 from core.errors import KefuError, StorageError
 from core.storage import ConversationStore
 from core.storage.inbox import Arrival, InboxEntry, InboxStore, mark_answered
@@ -33,7 +34,6 @@ from core.storage.outbox import (
     take_pending,
 )
 from core.storage.turns import turn_scope
-from core.text import detect_language
 from core.types import IncomingMessage, OutgoingMessage, StreamSink, utcnow
 
 log = structlog.get_logger(__name__)
@@ -252,11 +252,13 @@ class ConversationRunner:
     async def _replies(
         self, message: IncomingMessage, stream: StreamSink | None, limited: bool
     ) -> Sequence[OutgoingMessage]:
-        language = detect_language(message.text)
+        language = language_for(message)
         if limited:
             log.info("runtime.rate_limited", conversation=message.key.as_str())
             return [
-                OutgoingMessage(say("rate_limited", language), custom={"answer_kind": "refusal"})
+                OutgoingMessage(
+                    say("chat.rate_limited", language), custom={"answer_kind": "refusal"}
+                )
             ]
         try:
             return await self._answer(message, stream=stream)
@@ -264,7 +266,7 @@ class ConversationRunner:
             raise
         except Exception:  # the pipeline apologises itself; this is the last line
             log.exception("runtime.turn.failed", conversation=message.key.as_str())
-            return [OutgoingMessage(say("error", language), custom={"answer_kind": "error"})]
+            return [OutgoingMessage(say("chat.error", language), custom={"answer_kind": "error"})]
 
     @contextlib.asynccontextmanager
     async def _work(self, *, allow_draining: bool = False) -> AsyncIterator[None]:

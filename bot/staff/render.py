@@ -56,7 +56,7 @@ def render(template: str, language: StaffLanguage, *, timezone: str = "UTC", **c
         .get_template(template)
         .render(
             lang=language,
-            html_lang="zh-CN" if language == "zh" else "en",
+            html_lang=text(language, "html_lang"),
             t=t,
             when=when,
             timezone=timezone,

@@ -26,12 +26,13 @@ class FeedbackSettings(BaseModel):
     )
     system_prompts: dict[str, str] = Field(
         default_factory=lambda: {
-            "zh": "你是星河电子的智能客服，请根据公司知识准确、简洁、礼貌地回答客户的问题。",
-            "en": "You are the Xinghe Electronics support assistant. Answer the customer's "
+            "zh": "你是{company}的智能客服，请根据公司知识准确、简洁、礼貌地回答客户的问题。",
+            "en": "You are the {company} support assistant. Answer the customer's "
             "question accurately, briefly and politely from the company's knowledge.",
         },
         description="System message written into exported chat datasets, per language "
-        "(zh, en); an empty text leaves the system message out.",
+        "(zh, en); `{company}` is the company's name (`KEFU_COMPANY__NAME__...`); an empty "
+        "text leaves the system message out.",
     )
     context_turns: int = Field(
         default=4,

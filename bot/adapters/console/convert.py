@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from core.text import detect_language
+from bot.texts import say
+from bot.texts.language import reply_language
 from core.types import OutgoingMessage
 
 
 def render(message: OutgoingMessage) -> str:
     lines = [f"客服> {message.text}"]
     if message.citations:
-        label = "来源" if detect_language(message.text) == "zh" else "Sources"
+        label = say("chat.sources", reply_language(message))
         titles = "; ".join(
             c.title + (f" § {c.section}" if c.section else "") for c in message.citations
         )

@@ -194,7 +194,7 @@ class DiscordAdapter:
             replies = [entry.message for entry in handed]
         except (ShuttingDown, StorageError):
             log.exception("discord.command.failed", conversation=incoming.key.as_str())
-            replies = [OutgoingMessage(text=sorry_text(incoming.text))]
+            replies = [OutgoingMessage(text=sorry_text(incoming))]
         for reply in replies:
             for part in render(reply, self._payloads):
                 await interaction.followup.send(
@@ -238,7 +238,7 @@ class DiscordAdapter:
             log.error("discord.message.not_recorded", error=type(e).__name__)
             channel = self._client.get_partial_messageable(int(incoming.key.chat_id))
             with contextlib.suppress(AdapterError):
-                for part in render(OutgoingMessage(sorry_text(incoming.text)), self._payloads):
+                for part in render(OutgoingMessage(sorry_text(incoming)), self._payloads):
                     await self._send_part(channel, part, reference=None)
 
     async def _send_part(

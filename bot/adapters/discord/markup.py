@@ -14,7 +14,9 @@ from discord.utils import escape_markdown
 
 from bot.adapters.discord.convert import BUTTON_PREFIX
 from bot.adapters.payloads import DIGEST_MARK, REMEMBERED_PAYLOADS, DigestedPayloads
-from bot.adapters.textsplit import looks_chinese, sources_line, split_text, utf16_len
+from bot.adapters.textsplit import sources_line, split_text, utf16_len
+from bot.texts import say
+from bot.texts.language import reply_language
 from core.types import OutgoingMessage
 
 TEXT_LIMIT = 2000
@@ -58,12 +60,12 @@ class ButtonPayloads:
 def render(message: OutgoingMessage, payloads: ButtonPayloads) -> list[DiscordText]:
     """The messages to send for ``message``, in order."""
     body = message.text.strip()
-    line = sources_line(message.citations, message.text)
+    line = sources_line(message.citations, reply_language(message))
     if line:
         body = f"{body}\n\n*{escape_markdown(line)}*".strip()
     parts = split_markdown(body, TEXT_LIMIT)
     if not parts and message.buttons:
-        parts = ["请选择：" if looks_chinese(message.text) else "Please choose:"]
+        parts = [say("chat.choose", reply_language(message))]
     rendered = [DiscordText(content=part) for part in parts]
     if rendered and message.buttons:
         buttons = tuple(

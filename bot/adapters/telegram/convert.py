@@ -66,6 +66,7 @@ def message_to_incoming(update: Update, bot: BotIdentity) -> IncomingMessage | N
         timestamp=message.date or utcnow(),  # a malformed update may lack it
         parts=parts,
         raw=update.to_dict(),
+        locale=message.from_user.language_code,
     )
 
 
@@ -82,6 +83,7 @@ def callback_to_incoming(update: Update, payload: str) -> IncomingMessage | None
         text=payload,
         sender_name=query.from_user.full_name,
         raw=update.to_dict(),
+        locale=query.from_user.language_code,
     )
 
 

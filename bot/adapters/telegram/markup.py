@@ -12,7 +12,9 @@ import html
 from dataclasses import dataclass
 
 from bot.adapters.payloads import DIGEST_MARK, REMEMBERED_PAYLOADS, DigestedPayloads
-from bot.adapters.textsplit import looks_chinese, sources_line, split_text, utf16_len
+from bot.adapters.textsplit import sources_line, split_text, utf16_len
+from bot.texts import say
+from bot.texts.language import reply_language
 from core.types import OutgoingMessage
 
 TEXT_LIMIT = 4096
@@ -71,9 +73,9 @@ def render(message: OutgoingMessage, payloads: CallbackPayloads) -> list[Telegra
     """
     chunks = split_text(message.text, TEXT_LIMIT, measure=utf16_len)
     if not chunks and message.buttons:
-        chunks = ["请选择：" if looks_chinese(message.text) else "Please choose:"]
+        chunks = [say("chat.choose", reply_language(message))]
     rendered = [TelegramText(html=html.escape(chunk, quote=False), plain=chunk) for chunk in chunks]
-    line = sources_line(message.citations, message.text)
+    line = sources_line(message.citations, reply_language(message))
     if line:
         rendered = _with_sources(rendered, line)
     if rendered and message.buttons:

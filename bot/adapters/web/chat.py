@@ -154,7 +154,7 @@ class WebChatChannel:
             return
         except StorageError:
             log.exception("web.storage_unavailable", conversation=incoming.key.as_str())
-            apology = OutgoingMessage(sorry_text(incoming.text), custom={"answer_kind": "error"})
+            apology = OutgoingMessage(sorry_text(incoming), custom={"answer_kind": "error"})
             await ws.send_json(reply_frame(sender, apology))
             return
         answer = next((e for e in entries if e.message.reply_to == incoming.message_id), None)

@@ -99,7 +99,7 @@ class RestChannel:
             return json_error(503, "the server is restarting, please send again")
         except StorageError:
             log.exception("rest.storage_unavailable", conversation=incoming.key.as_str())
-            apology = OutgoingMessage(sorry_text(incoming.text), custom={"answer_kind": "error"})
+            apology = OutgoingMessage(sorry_text(incoming), custom={"answer_kind": "error"})
             response = web.json_response([outgoing_to_rest(sender, apology)])
         else:
             response = web.json_response(rest_replies(sender, [replies]))

@@ -12,8 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.adapters.textsplit import looks_chinese, sources_line, split_text, utf8_len
+from bot.adapters.textsplit import sources_line, split_text, utf8_len
+from bot.texts import say
+from bot.texts.language import reply_language
 from core.errors import InputError
+from core.text import Language
 from core.types import Button, ConversationKey, IncomingMessage, OutgoingMessage
 
 PLATFORM = "wecom"
@@ -128,18 +131,18 @@ def render(message: OutgoingMessage) -> list[str]:
     """
     extra: list[str] = []
     if message.buttons:
-        extra.append(numbered_options(message.buttons, message.text))
-    line = sources_line(message.citations, message.text)
+        extra.append(numbered_options(message.buttons, reply_language(message)))
+    line = sources_line(message.citations, reply_language(message))
     if line:
         extra.append(line)
     full = "\n\n".join([message.text.strip(), *extra]).strip()
     return split_text(full, TEXT_LIMIT_BYTES, measure=utf8_len)
 
 
-def numbered_options(buttons: Sequence[Button], reply_text: str) -> str:
+def numbered_options(buttons: Sequence[Button], language: Language) -> str:
     """``1. Title`` lines and a hint, in the reply's language."""
     lines = [f"{number}. {button.title}" for number, button in enumerate(buttons, start=1)]
-    hint = "回复数字即可选择。" if looks_chinese(reply_text) else "Reply with a number to choose."
+    hint = say("chat.choose_by_number", language)
     return "\n".join([*lines, hint])
 
 
