@@ -77,15 +77,6 @@ _RECOMMEND = re.compile(
     r"best .{0,20}for|looking for an?)\b",
     re.IGNORECASE,
 )
-_ABOUT_THE_COMPANY = re.compile(
-    r"你们|贵(公司|司|店)|公司|\b(your (company|business|firm|shop|store|boss|ceo|owner|"
-    r"warehouse|office|staff|team)|you guys)\b",
-    re.IGNORECASE,
-)
-"""The customer asks about the company (plural "you", the business), not about the bot."""
-_ABOUT_THE_BOT = re.compile(
-    r"机器人|真人|人工智能|\b(ai|bot|robot|human|real person)\b", re.IGNORECASE
-)
 _GREETING_ONLY = re.compile(
     r"^\s*(hi|hello|hey|你好|您好|哈喽|嗨|在吗|在不在|早上好|晚上好)[\s!！,，.。~～]*"
     r"(there|guys|在吗|啊|呀)?[\s!！?？,，.。~～]*$",
@@ -104,14 +95,6 @@ def asks_about_own_order(text: str, language: Language) -> bool:
     if not _EN_OWN_ORDER.search(text):
         return False
     return not _EN_RULES_QUESTION.search(text) or bool(_EN_STATUS.search(text))
-
-
-def asks_about_the_company(text: str) -> bool:
-    """A question about the business ("你们公司老板是谁", "where is your warehouse?") that the
-    classifier took for chat: the knowledge base answers it or says it does not know and
-    offers a human, rather than a chat line that answers nothing. Questions about the bot
-    itself ("你们是机器人吗") stay chat."""
-    return bool(_asks(text) and _ABOUT_THE_COMPANY.search(text) and not _ABOUT_THE_BOT.search(text))
 
 
 def wants_recommendation(text: str) -> bool:
@@ -152,8 +135,6 @@ def knowledge_first(
     if action in CHAT_ACTIONS:
         if reads_as_follow_up(text, language, session):
             return True  # "那周六呢？" after a knowledge answer
-        if asks_about_the_company(text):
-            return True  # "你们公司老板是谁": the knowledge base answers, or a human does
         return action is IntentAction.GREETING and not _GREETING_ONLY.match(text) and _asks(text)
     return False
 
@@ -183,13 +164,7 @@ def settle_intent(understood: Understanding, text: str) -> Understanding:
 
 
 def _asks(text: str) -> bool:
-    return bool(
-        re.search(
-            r"[?？吗呢谁哪几]|什么|多少|\b(do|does|can|is|are|where|what|how|when|who|which)\b",
-            text,
-            re.I,
-        )
-    )
+    return bool(re.search(r"[?？吗呢]|\b(do|does|can|is|are|where|what|how|when)\b", text, re.I))
 
 
 def failure_history(session: Session) -> list[str]:

@@ -99,11 +99,3 @@ def test_small_talk_between_failures_does_not_wipe_them_out() -> None:
         Turn("assistant", "", {"answer_kind": "dont_know"}),
     )
     assert failure_history(turns) == ["dont_know", "dont_know"]
-
-
-def test_a_question_about_the_company_taken_for_chat_goes_to_the_knowledge_base() -> None:
-    chat = understood("small_talk", IntentAction.SMALL_TALK)
-    for text in ["你们公司老板是谁", "where is your company's warehouse", "贵店在哪个城市"]:
-        assert knowledge_first(text, "zh", chat, session()), text
-    for text in ["你们是机器人吗", "are you guys a real person?", "好的谢谢你们", "你好呀"]:
-        assert not knowledge_first(text, "zh", chat, session()), text
