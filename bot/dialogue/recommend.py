@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.dialogue.entities import ProductCatalogue, extract_amounts, normalize_text
+from bot.texts import say
 from core.shop import Catalogue, OrderBook, Product
 from core.text import Language
 
@@ -124,13 +125,24 @@ class ProductRequest:
 @dataclass(slots=True, frozen=True)
 class Recommendation:
     product: Product
-    reason_en: str
-    reason_zh: str
     score: float = 0.0
     factors: tuple[str, ...] = field(default=())
+    budget: Decimal | None = None
+    """The customer's budget, when the product is within it."""
+    goes_with: Product | None = None
+    """A product the customer owns that this one goes with."""
 
     def reason(self, language: Language) -> str:
-        return self.reason_zh if language == "zh" else self.reason_en
+        """Why this product, in ``language`` (wording from the text catalog)."""
+        return reason_for(self, language)
+
+    @property
+    def reason_en(self) -> str:
+        return self.reason("en")
+
+    @property
+    def reason_zh(self) -> str:
+        return self.reason("zh")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -221,7 +233,13 @@ def rank_products(
         ranked.append((-score, position, product, factors))
     ranked.sort(key=lambda item: (item[0], item[1]))
     return [
-        Recommendation(product, *_reasons(product, factors, request, by_sku), -neg, tuple(factors))
+        Recommendation(
+            product,
+            -neg,
+            tuple(factors),
+            budget=request.budget_max if "budget" in factors else None,
+            goes_with=_goes_with(factors, by_sku),
+        )
         for neg, _, product, factors in ranked[:k]
     ]
 
@@ -258,41 +276,53 @@ def _score(
     return score, factors
 
 
-def _reasons(
-    product: Product,
-    factors: Sequence[str],
-    request: ProductRequest,
-    by_sku: dict[str, Product],
-) -> tuple[str, str]:
-    en: list[str] = []
-    zh: list[str] = []
-    tags = [f.split(":", 1)[1] for f in factors if f.startswith("tag:")]
-    if tags:
-        en.append(", ".join(t.replace("-", " ") for t in tags))
-        zh.append("、".join(TAG_WORDS.get(t, (t,))[0] for t in tags))
-    works = next((f.split(":", 1)[1] for f in factors if f.startswith("works_with:")), None)
-    if works:
-        en.append(f"goes with your {by_sku[works].name_en}")
-        zh.append(f"适配您购买的{by_sku[works].name_zh}")
-    if "asked" in factors:
-        en.append("you asked about it earlier")
-        zh.append("您之前咨询过")
-    elif "interest" in factors or "similar" in factors:
-        en.append("close to what you looked at before")
-        zh.append("与您关注过的商品相近")
-    if request.budget_max and "budget" in factors:
-        en.append(f"within your ¥{request.budget_max:.0f} budget")
-        zh.append(f"在您 ¥{request.budget_max:.0f} 的预算内")
-    if not en:
-        en.append(_first_clause(product.description))
-        features = [TAG_WORDS[tag][0] for tag in product.tags if tag in TAG_WORDS]
-        category = CATEGORY_NAMES_ZH.get(product.category, product.category)
-        zh.append("、".join(features[:3]) + f"的{category}" if features else category)
-    price = f"¥{product.price:.0f}"
-    return (
-        f"{'; '.join(en)[:1].upper()}{'; '.join(en)[1:]} ({price})",
-        f"{'，'.join(zh)}（{price}）",
+def _goes_with(factors: Sequence[str], by_sku: dict[str, Product]) -> Product | None:
+    sku = next((f.split(":", 1)[1] for f in factors if f.startswith("works_with:")), None)
+    return by_sku[sku] if sku else None
+
+
+def reason_for(pick: Recommendation, language: Language) -> str:
+    """The reason line: matched features, what it goes with, history, budget; a product
+    description when none applies; then the price."""
+    tags = [f.split(":", 1)[1] for f in pick.factors if f.startswith("tag:")]
+    listed = say("shop.recommend.reason.list_joiner", language).join(
+        _tag_word(tag, language) for tag in tags
     )
+    parts = [listed] if listed else []
+    if pick.goes_with is not None:
+        product = pick.goes_with.name(language)
+        parts.append(say("shop.recommend.reason.goes_with", language, product=product))
+    if "asked" in pick.factors:
+        parts.append(say("shop.recommend.reason.asked", language))
+    elif "interest" in pick.factors or "similar" in pick.factors:
+        parts.append(say("shop.recommend.reason.similar", language))
+    if pick.budget:
+        budget = f"{pick.budget:.0f}"
+        parts.append(say("shop.recommend.reason.budget", language, budget=budget))
+    reason = say("shop.recommend.reason.joiner", language).join(parts)
+    reason = reason or _describe(pick.product, language)
+    price = f"¥{pick.product.price:.0f}"
+    return say(
+        "shop.recommend.reason.priced",
+        language,
+        reason=reason[:1].upper() + reason[1:],
+        price=price,
+    )
+
+
+def _tag_word(tag: str, language: Language) -> str:
+    """A feature tag as the customer's language names it (the Chinese words are the ones the
+    request parser recognises; other languages read the tag itself)."""
+    return TAG_WORDS.get(tag, (tag,))[0] if language == "zh" else tag.replace("-", " ")
+
+
+def _describe(product: Product, language: Language) -> str:
+    """A product in a few words, from the catalogue's own data in that language."""
+    if language != "zh":
+        return _first_clause(product.description)
+    features = [TAG_WORDS[tag][0] for tag in product.tags if tag in TAG_WORDS]
+    category = CATEGORY_NAMES_ZH.get(product.category, product.category)
+    return "、".join(features[:3]) + f"的{category}" if features else category
 
 
 def _first_clause(description: str) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.demo.shop import DemoCatalogue, DemoOrderBook
 from bot.dialogue.recommend import CustomerHistory, customer_history, recommend
 from bot.dialogue.shop_replies import recommendations_reply
+from bot.texts.catalog import Catalog, reset_catalog, use_catalog
+from core.config.texts import TextsSettings
 
 
 async def test_recommendations_follow_category_features_and_budget(
@@ -91,3 +95,21 @@ async def test_the_reply_lists_each_product_with_its_reason(
 
     assert reply.splitlines()[1].startswith("1. Xinghe Comet Kids Watch — ")
     assert len(reply.splitlines()) == len(picks) + 1
+
+
+async def test_a_shops_catalog_file_words_the_reasons(
+    demo_catalogue: DemoCatalogue, tmp_path: Path
+) -> None:
+    (tmp_path / "en.yaml").write_text(
+        "shop:\n  recommend:\n    reason:\n      budget: 'under your {budget} yuan limit'\n",
+        encoding="utf-8",
+    )
+    picks = await recommend(
+        demo_catalogue, CustomerHistory(), "noise cancelling headphones under 1000"
+    )
+    token = use_catalog(Catalog.load(TextsSettings(dir=tmp_path)))
+    try:
+        assert "under your 1000 yuan limit" in picks[0].reason("en")
+        assert "在您 ¥1000 的预算内" in picks[0].reason("zh")
+    finally:
+        reset_catalog(token)
