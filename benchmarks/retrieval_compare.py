@@ -2,8 +2,9 @@
 
 For each set (``stackfaq_en``: English FAQ retrieval from rephrased questions;
 ``cmrc2018_zh``: Chinese Wikipedia passages) the corpus is indexed once per embedder with the
-configured pipeline (chunking, title + text, jieba BM25), then every query is run in three
-modes: dense only (plain Chroma similarity), BM25 only, and hybrid (reciprocal rank fusion).
+configured pipeline (chunking, title + text, BM25 over jieba words and character pairs), then
+every query is run in three modes: dense only (plain Chroma similarity), BM25 only, and hybrid
+(reciprocal rank fusion).
 
 The fusion parameters (``rrf_k``, ``bm25_weight``, ``bm25_coverage_exponent``) were chosen
 with ``--tune --embedders e5``: a grid over the even-numbered queries of both sets, picking the
@@ -202,7 +203,8 @@ def markdown(report: dict[str, Any]) -> str:
         "# Retrieval: dense vs BM25 vs hybrid",
         "",
         f"Command: `{report['command']}`. Chunks of {s['chunk_size']} characters "
-        f"(overlap {s['chunk_overlap']}), title + text embedded and BM25-indexed; hybrid = "
+        f"(overlap {s['chunk_overlap']}), title + text embedded and BM25-indexed (words; "
+        "Chinese also as character pairs); hybrid = "
         f"RRF with k={s['rrf_k']}, dense weight {s['dense_weight']}, BM25 weight "
         f"{s['bm25_weight']} × coverage^{s['bm25_coverage_exponent']}, {s['candidates']} "
         "candidates from each.",

@@ -1,8 +1,10 @@
 """BM25 over the same chunks as the vector store, for Chinese, English and mixed text.
 
 Chinese runs are segmented with jieba (search mode, so 退货运费 also matches 运费), other text
-is split into lowercase words; stop words are dropped. The index is an immutable snapshot:
-writers build a new one and swap it in, readers keep using the one they started with.
+is split into lowercase words; stop words are dropped. Chinese runs are also indexed as
+overlapping character pairs, a second view that survives jieba's colloquial cuts (延保能 keeps
+the pair 延保); a hit's coverage is the better of the two views. The index is an immutable
+snapshot: writers build a new one and swap it in, readers keep using the one they started with.
 Tokenising is the slow part at scale (jieba reads ~250k characters a second), so token ids are
 cached per chunk in the data folder and reused on open and after each change.
 """
@@ -31,6 +33,8 @@ logging.getLogger("jieba").setLevel(logging.WARNING)
 
 _RUNS = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([a-z0-9]+(?:['’][a-z]+)?)")
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
 _EN_STOPWORDS = """
 a an the and or but if of to in on at by for with from as is are was were be been being am do
 does did have has had i me my we our you your he she it its they them their this that these
@@ -57,6 +61,54 @@ def tokenize(text: str) -> list[str]:
         elif word not in EN_STOPWORDS:
             tokens.append(word)
     return tokens
+
+
+BIGRAM_MARK = "#"
+"""Prefix of a character-bigram term; words never contain it, so a bigram and the jieba word
+with the same two characters are counted apart and word coverage stays as it was."""
+
+TERMS_VERSION = 2
+"""What :func:`index_terms` produces; cached token ids made by another version are rebuilt.
+1: jieba words; 2: jieba words + CJK character bigrams."""
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Overlapping character pairs of each Chinese run (a one-character run stays whole).
+
+    jieba cuts colloquial text unpredictably: 延保能多保几年 becomes 延保能/多保/几年, which
+    shares no word with an entry about 延保; its pairs 延保 and 几年 are still there. A pair
+    also survives a typo elsewhere in a long word.
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    terms: list[str] = []
+    for run in _CJK.findall(folded):
+        if len(run) == 1:
+            terms.append(BIGRAM_MARK + run)
+        terms.extend(BIGRAM_MARK + run[i : i + 2] for i in range(len(run) - 1))
+    return terms
+
+
+def index_terms(text: str) -> list[str]:
+    """What BM25 indexes: the words of :func:`tokenize` and the character bigrams of
+    :func:`cjk_bigrams` (the answer policy looks at the words alone)."""
+    return [*tokenize(text), *cjk_bigrams(text)]
+
+
+@dataclass(slots=True, frozen=True)
+class QueryTerms:
+    """A question's words and character pairs, cut once per search."""
+
+    words: list[str]
+    pairs: list[str]
+
+    @classmethod
+    def of(cls, text: str) -> QueryTerms:
+        return cls(tokenize(text), cjk_bigrams(text))
+
+    @property
+    def terms(self) -> list[str]:
+        """What :meth:`LexicalIndex.search` matches (the same as :func:`index_terms`)."""
+        return [*self.words, *self.pairs]
 
 
 class Vocabulary:
@@ -198,6 +250,16 @@ class LexicalIndex:
         total = sum(weights)
         return hit / total if total else 0.0
 
+    def query_coverage(self, query: QueryTerms, chunk_id: str) -> float:
+        """:meth:`coverage` of the query's words, or of its Chinese character pairs when
+        those cover more: a colloquial cut (开个/票) loses words, not most pairs."""
+        words = self.coverage(query.words, chunk_id)
+        if not query.pairs:
+            return words
+        # the other words stay in the second view: "iPhone" still counts in "iPhone保修多久"
+        others = [word for word in query.words if not _CJK.search(word)]
+        return max(words, self.coverage([*others, *query.pairs], chunk_id))
+
 
 class TokenCache:
     """Token ids per chunk id, persisted as one ``.npz`` so reopening skips jieba.
@@ -216,6 +278,11 @@ class TokenCache:
             return
         try:
             with np.load(self.path, allow_pickle=False) as data:
+                version = int(data["version"]) if "version" in data.files else 1
+                if version != TERMS_VERSION:
+                    # made by another tokeniser: every chunk is tokenised again and saved
+                    log.info("kb.lexical.cache_outdated", path=str(self.path), version=version)
+                    return
                 vocabulary = Vocabulary(data["vocab"].tolist())
                 ids = data["ids"].tolist()
                 flat, offsets = data["flat"], data["offsets"]
@@ -231,7 +298,7 @@ class TokenCache:
         """Tokenises the ``(chunk_id, search_text)`` pairs not cached yet."""
         for chunk_id, text in items:
             if chunk_id not in self.tokens:
-                self.tokens[chunk_id] = self.vocabulary.encode(tokenize(text))
+                self.tokens[chunk_id] = self.vocabulary.encode(index_terms(text))
                 self._dirty = True
 
     def retain(self, ids: Iterable[str]) -> None:
@@ -273,6 +340,7 @@ class TokenCache:
             with os.fdopen(handle, "wb") as out:
                 np.savez(
                     out,
+                    version=np.array(TERMS_VERSION),
                     vocab=np.array(self.vocabulary.tokens, dtype=str),
                     ids=np.array(ids, dtype=str),
                     flat=flat,

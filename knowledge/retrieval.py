@@ -4,7 +4,8 @@ Dense retrieval finds paraphrases ("东西坏了能退吗" -> the returns FAQ); 
 dense models blur (order numbers, product names, "400-820-1234"). Each ranking contributes
 ``weight / (rrf_k + rank)`` per hit (Cormack et al., 2009), which needs no score normalisation.
 One change to plain RRF: a BM25 hit's weight is scaled by its coverage (the idf-weighted share
-of the question's words it contains) raised to ``bm25_coverage_exponent``, so a chunk that is
+of the question's words, or of its Chinese character pairs, that it contains) raised to
+``bm25_coverage_exponent``, so a chunk that is
 first in BM25 only because it shares one common word ("get") does not outvote the dense
 ranking, while a chunk containing the question's rare words keeps its full say. Measured in
 ``benchmarks/results/retrieval_compare.md``.
@@ -38,7 +39,7 @@ import structlog
 from core.errors import ConfigError, InputError
 from knowledge.calibration import Calibration
 from knowledge.chunking import Chunk
-from knowledge.lexical import LexicalIndex, tokenize
+from knowledge.lexical import LexicalIndex, QueryTerms
 from knowledge.query_cache import CachedQueryEmbedder
 from knowledge.store import FILTER_FIELDS, ChunkStore
 
@@ -231,9 +232,9 @@ class HybridRetriever:
         bm25: list[tuple[str, float]] = []
         coverage: dict[str, float] = {}
         if mode != "dense":
-            tokens = tokenize(query)
-            bm25 = lexical.search(tokens, n, filters)
-            coverage = {chunk_id: lexical.coverage(tokens, chunk_id) for chunk_id, _ in bm25}
+            terms = QueryTerms.of(query)
+            bm25 = lexical.search(terms.terms, n, filters)
+            coverage = {chunk_id: lexical.query_coverage(terms, chunk_id) for chunk_id, _ in bm25}
         return Rankings(dense, bm25, coverage, phrasing, phrasing_text)
 
     def fuse(self, rankings: Rankings) -> list[tuple[str, float]]:
@@ -269,7 +270,7 @@ class HybridRetriever:
         if not query or k <= 0:
             return []
         lexical = self._lexical()
-        tokens = tokenize(query)
+        terms = QueryTerms.of(query)
         vector = self.query_vectors.vector(query)
         rankings = self.rankings(query, max(self.weights.candidates, k), filters, mode, lexical)
         fused = self.fuse(rankings)
@@ -291,7 +292,7 @@ class HybridRetriever:
             )
             coverage = rankings.coverage.get(chunk_id)
             if coverage is None:
-                coverage = lexical.coverage(tokens, chunk_id)
+                coverage = lexical.query_coverage(terms, chunk_id)
             hits.append(
                 Hit(
                     chunk=chunk,
