@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -38,6 +38,7 @@ class ReadOnlyQueries:
         self._engine = create_async_engine(settings.url.get_secret_value(), pool_pre_ping=True)
         self._timeout_s = settings.timeout_s
         self._system = system
+        self._in_flight: set[asyncio.Task[list[dict[str, Any]]]] = set()
 
     async def rows(self, query: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The rows of ``query`` as ``{column: value}``, with ``values`` bound by name.
@@ -47,20 +48,40 @@ class ReadOnlyQueries:
         """
         statement = text(query)
         bound = {name: values.get(name) for name in statement.compile().params}
+        # A query past the time limit is left to finish on its own (and to close its
+        # connection) rather than cancelled half-way: aiosqlite cannot stop one, and a
+        # connection abandoned mid-open is never closed.
+        query_task = asyncio.create_task(self._fetch(statement, bound))
+        self._in_flight.add(query_task)
+        query_task.add_done_callback(self._in_flight.discard)
+        query_task.add_done_callback(_settled)
         try:
-            async with asyncio.timeout(self._timeout_s), self._engine.connect() as connection:
-                await _read_only(connection, self._timeout_s)
-                try:
-                    result = await connection.execute(statement, bound)
-                    return [dict(row._mapping) for row in result]
-                finally:
-                    await connection.rollback()
+            return await asyncio.wait_for(asyncio.shield(query_task), self._timeout_s)
         except (SQLAlchemyError, OSError, TimeoutError) as e:
             log.warning("shop.sql.failed", system=self._system, error=type(e).__name__)
             raise ConnectorError(f"the {self._system} database failed: {type(e).__name__}") from e
 
+    async def _fetch(self, statement: TextClause, bound: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self._engine.connect() as connection:
+            await _read_only(connection, self._timeout_s)
+            try:
+                result = await connection.execute(statement, bound)
+                return [dict(row._mapping) for row in result]
+            finally:
+                await connection.rollback()
+
     async def close(self) -> None:
+        """Lets the queries still running finish (within their time limit), then closes."""
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=self._timeout_s)
         await self._engine.dispose()
+
+
+def _settled(task: asyncio.Task[list[dict[str, Any]]]) -> None:
+    """Reads a finished query's outcome, so one nobody waited for any more is not reported
+    as an exception never retrieved (the caller already had its ConnectorError)."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _read_only(connection: AsyncConnection, timeout_s: float) -> None:

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,8 @@ from typing import Any
 
 import aiohttp
 
+from tests.fakes.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SESSION_SECRET = "system-test-session-secret-0123456789abcdef"
@@ -41,12 +42,6 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 READY_TIMEOUT_S = 90.0
 CHROMA_RUN = (str(VENV_BIN / "chroma"), "run", "--host", "127.0.0.1")
 KEFU_SERVE = (sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _stop_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> int:

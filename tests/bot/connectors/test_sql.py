@@ -15,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 from bot.connectors.sql import SqlCatalogue, SqlOrderBook
 from core.config.shop import SqlCatalogueSettings, SqlOrderSettings
 from core.errors import ConnectorError
+from tests.fakes.ports import free_port
 
 ORDER_COLUMNS = (
     "order_id AS order_no, cust AS customer_id, state AS status, placed_at AS created_at, "
@@ -160,8 +161,13 @@ async def test_the_connection_is_read_only(company_db: Path) -> None:
     assert state == "in_transit"
 
 
-async def test_a_database_that_cannot_be_reached_is_a_connector_error(tmp_path: Path) -> None:
-    missing = SqlOrderBook(SqlOrderSettings(url=url(tmp_path / "nowhere.db")))
+async def test_a_database_that_cannot_be_reached_is_a_connector_error() -> None:
+    # A database server that is down: nothing listens on a closed loopback port. (A missing
+    # SQLite file fails too, but aiosqlite then finishes its worker thread after the test's
+    # event loop has closed, which pytest reports against the next test.)
+    port = free_port()
+    down = SecretStr(f"postgresql+asyncpg://shop:shop@127.0.0.1:{port}/shop")
+    missing = SqlOrderBook(SqlOrderSettings(url=down))
     try:
         with pytest.raises(ConnectorError):
             await missing.find("KF1001", "rest:alice")
