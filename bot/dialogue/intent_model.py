@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeAlias
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +43,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from bot.dialogue.intent_catalog import OOS_LABEL, IntentPrediction
+from bot.dialogue.intent_head import HeadOptions, MLPHead, torch_threads
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 """Texts -> one L2-normalised row per text (the knowledge base's query embedder)."""
@@ -66,8 +67,20 @@ def embed_texts(embed: Embedder, texts: Sequence[str], batch_size: int = EMBED_B
     return np.vstack([p.reshape(len(p), -1) for p in parts])
 
 
+class Classifier(Protocol):
+    """What the model needs of a fitted classifier (scikit-learn's interface)."""
+
+    classes_: np.ndarray
+
+    def decision_function(self, features: Matrix) -> np.ndarray: ...
+
+
 @dataclass(slots=True, frozen=True)
 class TrainingOptions:
+    head: Literal["mlp", "linear"] = "mlp"
+    """"mlp": :class:`~bot.dialogue.intent_head.MLPHead` (the default, see its module);
+    "linear": the logistic regression alone (``tfidf_weight`` needs it)."""
+    mlp: HeadOptions = field(default_factory=HeadOptions)
     regularization: float = 1.0
     """Inverse regularisation strength C of the logistic regression (1.0 beat 0.3 and 3.0 on
     clinc150 validation)."""
@@ -122,10 +135,13 @@ class _Features:
 
 def _fit(
     embeddings: np.ndarray, texts: Sequence[str], labels: np.ndarray, options: TrainingOptions
-) -> tuple[_Features, LogisticRegression]:
+) -> tuple[_Features, Classifier]:
     features = _Features(options.tfidf_weight).fit(embeddings, texts)
+    matrix = features.transform(embeddings, texts)
+    if options.head == "mlp" and isinstance(matrix, np.ndarray):
+        return features, MLPHead(options.mlp).fit(matrix, labels)
     classifier = LogisticRegression(C=options.regularization, max_iter=options.max_iter)
-    classifier.fit(features.transform(embeddings, texts), labels)
+    classifier.fit(matrix, labels)
     return features, classifier
 
 
@@ -135,7 +151,7 @@ class IntentModel:
     def __init__(
         self,
         features: _Features,
-        classifier: LogisticRegression,
+        classifier: Classifier,
         temperature: float,
         choice: ThresholdChoice,
     ) -> None:
@@ -296,7 +312,7 @@ def train_intent_model(
     options = options or TrainingOptions()
     # Small fits are dominated by BLAS thread start-up, worst on a busy machine.
     threads = 1 if len(texts) < SMALL_SET_ROWS else None
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with threadpool_limits(limits=threads, user_api="blas"), torch_threads(threads):
         return _train(texts, labels, embeddings, options, threshold)
 
 
