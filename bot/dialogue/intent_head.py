@@ -8,6 +8,21 @@ out-of-scope recall (0.80) it keeps 0.955 of the in-scope messages instead of 0.
 smoothing keeps the probabilities from saturating, which is what the out-of-scope
 threshold reads.
 
+On SMP-2020 (Chinese, closed set, 20% of train held out) it is no better and no worse:
+top-1 0.942 against 0.943 for the logistic regression (804 rows; one row is 0.001).
+
+Tried on the same data and left at the defaults below: 20 instead of 40 epochs (clinc150
+0.956 in-scope at 0.80 recall, SMP-2020 0.939 top-1), more dropout (0.2 / 0.5: 0.954),
+smoothing 0.2 (0.954), another seed (0.955), 1,024 hidden units (SMP-2020 with USE
+embeddings 0.952 vs 0.960). A SetFit-like supervised contrastive loss (SupCon, weight
+0.5, temperature 0.1) on the hidden layer next to the cross-entropy made it worse:
+clinc150 top-1 0.964, 0.948 in-scope at 0.80 recall; with a cosine classifier SMP-2020
+(USE) 0.949 vs 0.960. The embedder itself is not fine-tuned: the bundled e5 is 4-bit.
+
+Cost, measured together on SMP-2020 (4,020 rows): fitting 10.3 s against 2.2 s for the
+logistic regression (held-out and final fit); a prediction beyond the embedding 0.30 ms
+against 0.37 ms. clinc150 (15,100 rows) fits in about 46 s.
+
 torch is used for training only. The fitted weights are kept as numpy arrays, so a cached
 model loads without torch and a prediction is two small matrix products.
 """
@@ -61,8 +76,11 @@ class MLPHead:
     def fit(self, features: Array, labels: Sequence[str] | NDArray[np.str_]) -> MLPHead:
         """Trains on standardised features; returns self."""
         self.classes_, targets = np.unique(np.asarray(labels), return_inverse=True)
-        # fork_rng keeps the seed from leaking into the rest of the process.
-        with torch.random.fork_rng(devices=[]):
+        # fork_rng keeps the seed from leaking into the rest of the process. One thread: the
+        # layers are too small to gain from more, and on a busy machine torch's spinning
+        # threads made fitting ~20 times slower (SMP-2020, held-out and final fit: 342 s with
+        # two threads; one such fit took 8 s with one thread).
+        with torch.random.fork_rng(devices=[]), torch_threads(1):
             torch.manual_seed(self.options.seed)
             network = self._train(
                 torch.as_tensor(features, dtype=torch.float32),
