@@ -34,7 +34,7 @@ from knowledge.prompts import customer_block
 
 log = structlog.get_logger(__name__)
 
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 """Bump when the features or training change, so old caches are not reused."""
 
 CACHE_PREFIX = "intents-"
