@@ -13,6 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Kefu
 from bot.demo.shop import DemoCatalogue, DemoOrderBook, seed_demo_shop
+from bot.dialogue.intents import load_intent_classifier
+from core.config.dialogue import DialogueSettings
 from core.config.llm import LLMSettings
 from core.config.web import WebSettings
 from core.settings import DEMO_KB_DIR, KefuSettings, KnowledgeSettings
@@ -30,7 +32,22 @@ BACKEND = {"Authorization": f"Bearer {REST_TOKEN}"}
 def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory holding the demo knowledge base, ingested with the default embedder."""
     data_dir = tmp_path_factory.mktemp("demo-index")
-    KnowledgeBase.open(KnowledgeSettings(), data_dir).reload()
+    return with_demo_intents(KnowledgeBase.open(KnowledgeSettings(), data_dir), data_dir)
+
+
+def with_demo_intents(knowledge: KnowledgeBase, data_dir: Path) -> Path:
+    """Ingests the demo knowledge and trains the demo intents into ``data_dir`` once, so every
+    bot started on a copy finds its intent model in the cache (training takes seconds)."""
+    knowledge.reload()
+    dialogue = DialogueSettings()
+    load_intent_classifier(
+        dialogue.intents_file,
+        knowledge.embedder.embed_queries,
+        embedder_name=knowledge.embedder.name,
+        cache_dir=data_dir / "models",
+        threshold=dialogue.oos_threshold,
+    )
+    knowledge.close()
     return data_dir
 
 

@@ -12,6 +12,7 @@ import pytest
 from bot.app import Kefu
 from core.settings import KefuSettings, KnowledgeSettings
 from knowledge.base import KnowledgeBase
+from tests.bot.conftest import with_demo_intents
 
 KNOWLEDGE = KnowledgeSettings(embedder="hashing")
 ADMINS = {"telegram": ["4242"], "discord": ["1400000000000000001"], "wecom": ["boss"]}
@@ -20,8 +21,7 @@ ADMINS = {"telegram": ["4242"], "discord": ["1400000000000000001"], "wecom": ["b
 @pytest.fixture(scope="session")
 def hashing_demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("adapters-demo-index")
-    KnowledgeBase.open(KNOWLEDGE, data_dir).reload()
-    return data_dir
+    return with_demo_intents(KnowledgeBase.open(KNOWLEDGE, data_dir), data_dir)
 
 
 @pytest.fixture
