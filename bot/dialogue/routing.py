@@ -52,6 +52,10 @@ _OWN_REFUND = re.compile(
     r"\bi'd like (a refund|to return)\b",
     re.IGNORECASE,
 )
+CHAT_CONFIDENCE = 0.5
+"""A chat line (small talk, greeting, goodbye) only when the classifier thinks chat more likely
+than not: real chat is classified with 0.98 and more, while a question it hesitates over is
+better answered from the knowledge base (or with "don't know" and a human)."""
 COMPLAINT_TONE = -0.3
 """A message this negative may be a complaint without saying so."""
 _COMPLAINT = re.compile(
@@ -135,6 +139,8 @@ def knowledge_first(
     if action in CHAT_ACTIONS:
         if reads_as_follow_up(text, language, session):
             return True  # "那周六呢？" after a knowledge answer
+        if understood.prediction.confidence < CHAT_CONFIDENCE:
+            return True  # "u guys take paypal?" half-taken for chat: a chat line answers nothing
         return action is IntentAction.GREETING and not _GREETING_ONLY.match(text) and _asks(text)
     return False
 

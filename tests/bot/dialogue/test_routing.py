@@ -99,3 +99,15 @@ def test_small_talk_between_failures_does_not_wipe_them_out() -> None:
         Turn("assistant", "", {"answer_kind": "dont_know"}),
     )
     assert failure_history(turns) == ["dont_know", "dont_know"]
+
+
+def test_a_question_the_classifier_half_took_for_chat_goes_to_the_knowledge_base() -> None:
+    unsure = Understanding(
+        prediction=IntentPrediction("small_talk", 0.35),
+        action=IntentAction.SMALL_TALK,
+        entities=Entities(),
+        sentiment=Sentiment(0.0, False),
+    )
+    assert knowledge_first("u guys take paypal?", "en", unsure, session())
+    sure = understood("small_talk", IntentAction.SMALL_TALK)
+    assert not knowledge_first("are you a bot", "en", sure, session())
