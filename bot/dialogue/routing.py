@@ -55,7 +55,8 @@ _OWN_REFUND = re.compile(
 CHAT_CONFIDENCE = 0.5
 """A chat line (small talk, greeting, goodbye) only when the classifier thinks chat more likely
 than not: real chat is classified with 0.98 and more, while a question it hesitates over is
-better answered from the knowledge base (or with "don't know" and a human)."""
+better answered from the knowledge base (or with "don't know" and a human). An LLM that re-read
+the unsure message has the last word."""
 COMPLAINT_TONE = -0.3
 """A message this negative may be a complaint without saying so."""
 _COMPLAINT = re.compile(
@@ -139,7 +140,7 @@ def knowledge_first(
     if action in CHAT_ACTIONS:
         if reads_as_follow_up(text, language, session):
             return True  # "那周六呢？" after a knowledge answer
-        if understood.prediction.confidence < CHAT_CONFIDENCE:
+        if _unsure_classifier(understood.prediction):
             return True  # "u guys take paypal?" half-taken for chat: a chat line answers nothing
         return action is IntentAction.GREETING and not _GREETING_ONLY.match(text) and _asks(text)
     return False
@@ -167,6 +168,11 @@ def settle_intent(understood: Understanding, text: str) -> Understanding:
         prediction = dataclasses.replace(understood.prediction, name=None, source="rules")
         return dataclasses.replace(understood, prediction=prediction, action=None)
     return understood
+
+
+def _unsure_classifier(prediction: IntentPrediction) -> bool:
+    """The classifier's own hesitant verdict; a model that re-read the message has decided."""
+    return prediction.source == "classifier" and prediction.confidence < CHAT_CONFIDENCE
 
 
 def _asks(text: str) -> bool:

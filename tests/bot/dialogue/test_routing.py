@@ -111,3 +111,10 @@ def test_a_question_the_classifier_half_took_for_chat_goes_to_the_knowledge_base
     assert knowledge_first("u guys take paypal?", "en", unsure, session())
     sure = understood("small_talk", IntentAction.SMALL_TALK)
     assert not knowledge_first("are you a bot", "en", sure, session())
+    reread = Understanding(
+        prediction=IntentPrediction("small_talk", 0.35, source="llm"),
+        action=IntentAction.SMALL_TALK,
+        entities=Entities(),
+        sentiment=Sentiment(0.0, False),
+    )
+    assert not knowledge_first("haha you're funny", "en", reread, session())
