@@ -16,7 +16,6 @@ import math
 import os
 import re
 import tempfile
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ import jieba
 import numpy as np
 import structlog
 from numpy.typing import NDArray
+
+from knowledge.folding import fold
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +54,7 @@ ZH_STOPWORDS = frozenset(_ZH_STOPWORDS.split())
 
 def tokenize(text: str) -> list[str]:
     """Lowercase word and jieba tokens of ``text`` without stop words or punctuation."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = fold(text)
     tokens: list[str] = []
     for cjk, word in _RUNS.findall(folded):
         if cjk:
@@ -67,9 +68,10 @@ BIGRAM_MARK = "#"
 """Prefix of a character-bigram term; words never contain it, so a bigram and the jieba word
 with the same two characters are counted apart and word coverage stays as it was."""
 
-TERMS_VERSION = 2
+TERMS_VERSION = 3
 """What :func:`index_terms` produces; cached token ids made by another version are rebuilt.
-1: jieba words; 2: jieba words + CJK character bigrams."""
+1: jieba words; 2: jieba words + CJK character bigrams; 3: Chinese counts in digits
+(:func:`knowledge.folding.fold`)."""
 
 
 def cjk_bigrams(text: str) -> list[str]:
@@ -79,7 +81,7 @@ def cjk_bigrams(text: str) -> list[str]:
     shares no word with an entry about 延保; its pairs 延保 and 几年 are still there. A pair
     also survives a typo elsewhere in a long word.
     """
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = fold(text)
     terms: list[str] = []
     for run in _CJK.findall(folded):
         if len(run) == 1:

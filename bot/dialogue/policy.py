@@ -18,6 +18,7 @@ from bot.dialogue.scope import faq_answers_it, foreign_subject, shares_a_term
 from core.events import AnswerKind
 from core.text import Language, detect_language
 from core.types import Citation
+from knowledge.folding import fold
 from knowledge.types import Passage
 
 LANGUAGE_MARGIN = 0.08
@@ -178,7 +179,8 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _terms(text: str) -> set[str]:
-    words = {w.lower() for w in _WORD.findall(text)}
+    text = fold(text)
+    words = set(_WORD.findall(text))
     words.update(t for t in jieba.lcut(text) if len(t.strip()) > 1)
     return words
 

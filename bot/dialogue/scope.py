@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import jieba
 
+from knowledge.folding import fold
 from knowledge.lexical import ZH_STOPWORDS, tokenize
 from knowledge.types import Passage
 
@@ -162,7 +163,7 @@ def appears_in(term: str, folded: str) -> bool:
 def uncovered_terms(question: str, passage: Passage) -> list[str]:
     """The customer's content words that the FAQ entry (question, alternatives, answer) lacks."""
     covered = " ".join((passage.question or "", *passage.alternatives, passage.answer or ""))
-    folded = covered.casefold()
+    folded = fold(covered)
     known = set(tokenize(covered))
     missing = []
     for term in dict.fromkeys(tokenize(question)):
@@ -182,7 +183,7 @@ def asks_what_the_faq_asks(question: str, passage: Passage) -> bool:
     Covering every word is not enough when they all sit in another topic's answer: "do you
     take WeChat Pay" is not "how long does a refund take" although its answer names WeChat
     Pay."""
-    asked = " ".join((passage.question or "", *passage.alternatives)).casefold()
+    asked = fold(" ".join((passage.question or "", *passage.alternatives)))
     terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
     return any(appears_in(term, asked) for term in terms) or not terms
 
@@ -190,7 +191,7 @@ def asks_what_the_faq_asks(question: str, passage: Passage) -> bool:
 def shares_a_term(question: str, text: str) -> bool:
     """Does ``text`` contain at least one content word of ``question``? A quoted passage that
     shares none ("支持。自签收之日起7天内……" for "支持以旧换新吗") answers something else."""
-    folded = text.casefold()
+    folded = fold(text)
     words = whole_words(question)
     terms = [t for t in words if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
     return not terms or any(appears_in(term, folded) for term in terms)
@@ -200,7 +201,7 @@ def whole_words(text: str) -> list[str]:
     """Like :func:`knowledge.lexical.tokenize`, but a Chinese compound stays whole: 维修点 (a
     repair shop) is not 维修 (repair)."""
     words: list[str] = []
-    for word in jieba.lcut(text.casefold()):
+    for word in jieba.lcut(fold(text)):
         words.extend(tokenize(word) if word.isascii() else [word] if word.strip() else [])
     return [w for w in words if w not in ZH_STOPWORDS]
 

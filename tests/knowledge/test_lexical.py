@@ -87,3 +87,12 @@ def test_token_ids_cached_by_the_word_only_tokeniser_are_rebuilt(
     assert best.chunk.doc_id == "shipping-fee"
     with np.load(cache) as data:
         assert "#包邮" in data["vocab"].tolist()  # saved again in the current format
+
+
+def test_a_count_in_digits_finds_the_entry_that_writes_it_in_numerals(
+    make_kb: MakeKB, faq_dir: Path
+) -> None:
+    kb = make_kb([faq_dir], embedder=BlindEmbedder())
+    kb.reload()
+    (best,) = kb.hits("7天以后还能退吗", 1, mode="bm25")
+    assert best.chunk.doc_id == "returns"  # the entry says 七天
