@@ -82,6 +82,19 @@ _RECOMMEND = re.compile(
     r"best .{0,20}for|looking for an?)\b",
     re.IGNORECASE,
 )
+_QUESTION = re.compile(
+    r"[?？吗呢]|哪|谁|什么|多少|几|怎么|如何|\b(do|does|can|is|are|where|what|who|how|when)\b",
+    re.IGNORECASE,
+)
+_ABOUT_THE_COMPANY = re.compile(
+    r"你们|贵(公司|司|店)|公司|总部|老板|员工|"
+    r"\b(your|the) (company|ceo|boss|owner|founder|headquarters|head office|offices?|staff|"
+    r"employees|team)\b|\bwhere are you (based|located)\b",
+    re.IGNORECASE,
+)
+"""A question about the company rather than about the bot ("你们总部在哪", "what's your
+CEO's name"): the knowledge base answers it or says it does not know and offers a human;
+the chat line ("I'm the support bot ...") answers nothing."""
 _GREETING_ONLY = re.compile(
     r"^\s*(hi|hello|hey|你好|您好|哈喽|嗨|在吗|在不在|早上好|晚上好)[\s!！,，.。~～]*"
     r"(there|guys|在吗|啊|呀)?[\s!！?？,，.。~～]*$",
@@ -142,6 +155,8 @@ def knowledge_first(
             return True  # "那周六呢？" after a knowledge answer
         if _unsure_classifier(understood.prediction):
             return True  # "u guys take paypal?" half-taken for chat: a chat line answers nothing
+        if action is IntentAction.SMALL_TALK and _asks(text) and _ABOUT_THE_COMPANY.search(text):
+            return True
         return action is IntentAction.GREETING and not _GREETING_ONLY.match(text) and _asks(text)
     return False
 
@@ -176,7 +191,7 @@ def _unsure_classifier(prediction: IntentPrediction) -> bool:
 
 
 def _asks(text: str) -> bool:
-    return bool(re.search(r"[?？吗呢]|\b(do|does|can|is|are|where|what|how|when)\b", text, re.I))
+    return bool(_QUESTION.search(text))
 
 
 def failure_history(session: Session) -> list[str]:

@@ -118,3 +118,15 @@ def test_a_question_the_classifier_half_took_for_chat_goes_to_the_knowledge_base
         sentiment=Sentiment(0.0, False),
     )
     assert not knowledge_first("haha you're funny", "en", reread, session())
+
+
+def test_a_question_about_the_company_taken_for_chat_goes_to_the_knowledge_base() -> None:
+    chat = understood("small_talk", IntentAction.SMALL_TALK)
+    for text, language in [
+        ("你们总部在哪个城市", "zh"),
+        ("what's your CEO's name", "en"),
+        ("where are you based?", "en"),
+    ]:
+        assert knowledge_first(text, language, chat, session()), text  # type: ignore[arg-type]
+    for text, language in [("你是机器人吗", "zh"), ("what's your name", "en"), ("你们真棒", "zh")]:
+        assert not knowledge_first(text, language, chat, session()), text  # type: ignore[arg-type]
