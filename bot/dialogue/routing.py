@@ -17,6 +17,7 @@ import re
 
 from bot.dialogue.followup import is_follow_up
 from bot.dialogue.intent_catalog import IntentAction, IntentPrediction
+from bot.dialogue.questions import is_question
 from bot.dialogue.recommend import CATEGORY_WORDS
 from bot.dialogue.session import Session
 from bot.dialogue.slots import FRAME_KEY
@@ -80,10 +81,6 @@ _RECOMMEND = re.compile(
     r"推荐|介绍.{0,4}(款|个)|买哪|选哪|哪款|哪个好|有什么好|适合|"
     r"\b(recommend|suggest|which .{0,20}(buy|get|choose)|what .{0,20}should i (buy|get)|"
     r"best .{0,20}for|looking for an?)\b",
-    re.IGNORECASE,
-)
-_QUESTION = re.compile(
-    r"[?？吗呢]|哪|谁|什么|多少|几|怎么|如何|\b(do|does|can|is|are|where|what|who|how|when)\b",
     re.IGNORECASE,
 )
 _ABOUT_THE_COMPANY = re.compile(
@@ -155,9 +152,15 @@ def knowledge_first(
             return True  # "那周六呢？" after a knowledge answer
         if _unsure_classifier(understood.prediction):
             return True  # "u guys take paypal?" half-taken for chat: a chat line answers nothing
-        if action is IntentAction.SMALL_TALK and _asks(text) and _ABOUT_THE_COMPANY.search(text):
+        if (
+            action is IntentAction.SMALL_TALK
+            and is_question(text)
+            and _ABOUT_THE_COMPANY.search(text)
+        ):
             return True
-        return action is IntentAction.GREETING and not _GREETING_ONLY.match(text) and _asks(text)
+        return (
+            action is IntentAction.GREETING and not _GREETING_ONLY.match(text) and is_question(text)
+        )
     return False
 
 
@@ -188,10 +191,6 @@ def settle_intent(understood: Understanding, text: str) -> Understanding:
 def _unsure_classifier(prediction: IntentPrediction) -> bool:
     """The classifier's own hesitant verdict; a model that re-read the message has decided."""
     return prediction.source == "classifier" and prediction.confidence < CHAT_CONFIDENCE
-
-
-def _asks(text: str) -> bool:
-    return bool(_QUESTION.search(text))
 
 
 def failure_history(session: Session) -> list[str]:

@@ -9,6 +9,7 @@ import structlog
 
 from bot.dialogue.followup import contextual_query, is_follow_up
 from bot.dialogue.policy import Thresholds, decide_answer
+from bot.dialogue.questions import separate_questions
 from bot.dialogue.routing import answered_before
 from bot.generation import generated_answer
 from bot.pipeline.replies import offer_human, render_answer
@@ -24,6 +25,10 @@ from knowledge.rag_chain import rewrite_question
 from knowledge.types import Passage, Retriever
 
 log = structlog.get_logger(__name__)
+
+
+def _kind(reply: OutgoingMessage) -> object:
+    return reply.custom.get("answer_kind")
 
 
 class KnowledgeAnswer:
@@ -49,30 +54,67 @@ class KnowledgeAnswer:
         self._llm = llm
 
     async def __call__(self, turn: Turn, proceed: Proceed) -> Replies:
+        questions = separate_questions(turn.text)
+        if len(questions) > 1:
+            return await self.answer_each(turn, questions)
         return [await self.answer(turn)]
 
-    async def answer(self, turn: Turn) -> OutgoingMessage:
+    async def answer(
+        self, turn: Turn, question: str | None = None, *, search_with: str | None = None
+    ) -> OutgoingMessage:
+        """The answer to the turn, or to ``question``, one of several the turn asks (found
+        with ``search_with`` when it leans on another)."""
+        said = question or turn.text
         try:
-            passages, asked = await self._retrieve(turn)
+            if question is None:
+                passages, asked = await self._retrieve(turn)
+            else:
+                asked = search_with or question
+                passages = await self._search(asked)
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)
             text = say("chat.knowledge_unavailable", turn.language)
             return offer_human(text, turn.language, AnswerKind.ERROR)
+        before = answered_before(said, turn.language, turn.session) if question is None else ()
         answer = decide_answer(
-            turn.text,
-            turn.language,
-            passages,
-            self._thresholds,
-            answered_before=answered_before(turn.text, turn.language, turn.session),
-            asked=asked,
+            said, turn.language, passages, self._thresholds, answered_before=before, asked=asked
         )
         reply = render_answer(answer, turn.language)
         if self._llm is not None and answer.kind is AnswerKind.PASSAGE:
+            stream = turn.stream if question is None else None  # one stream, one answer
             with observe_step("generate"):
                 reply = await generated_answer(
-                    self._llm, turn.session, turn.text, turn.language, passages, reply, turn.stream
+                    self._llm, turn.session, said, turn.language, passages, reply, stream
                 )
         return reply
+
+    async def answer_each(self, turn: Turn, questions: list[str]) -> Replies:
+        """One answer per question ("保修多久，另外能开发票吗"); the questions the knowledge
+        base cannot answer are named in one offer of a human. When it answers none of them,
+        the message is answered as a whole."""
+        first = questions[0]
+        replies = []
+        for question in questions:
+            # "... and how much does it cost?" leans on the first question
+            leans = question is not first and is_follow_up(question, turn.language)
+            search_with = f"{first} {question}" if leans else None
+            replies.append(await self.answer(turn, question, search_with=search_with))
+        broken = [r for r in replies if _kind(r) == AnswerKind.ERROR]
+        if broken:
+            return broken[:1]
+        unanswered = [
+            q for q, r in zip(questions, replies, strict=True) if _kind(r) == AnswerKind.DONT_KNOW
+        ]
+        if len(unanswered) == len(questions):
+            return [await self.answer(turn)]
+        answered = [r for r in replies if _kind(r) != AnswerKind.DONT_KNOW]
+        if unanswered:
+            named = [q.rstrip("?？!！。. ") for q in unanswered]
+            joined = say("chat.list_separator", turn.language).join(named)
+            text = say("chat.dont_know_part", turn.language, questions=joined)
+            answered.append(offer_human(text, turn.language, AnswerKind.DONT_KNOW))
+        log.info("pipeline.questions", asked=len(questions), unanswered=len(unanswered))
+        return answered
 
     async def _search(self, query: str) -> list[Passage]:
         with observe_step("retrieve"):

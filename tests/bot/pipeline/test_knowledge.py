@@ -42,3 +42,27 @@ async def test_a_dead_vector_store_gets_an_apology_and_a_human(kefu: Kefu) -> No
     [reply], _ = await run(step, make_turn("how long is the warranty?"))
     assert reply.custom["answer_kind"] == "error"
     assert "unavailable" in reply.text and reply.buttons
+
+
+async def test_two_questions_in_one_message_get_one_answer_each(kefu: Kefu) -> None:
+    replies, _ = await run(answerer(kefu), make_turn("笔记本保修几年，另外运费怎么收"))
+    assert [r.custom["answer_kind"] in ("faq", "passage") for r in replies] == [True, True]
+    sources = [r.citations[0].doc_id or "" for r in replies]
+    assert sources[0].startswith("warranty") and sources[1].startswith("shipping"), sources
+
+
+async def test_the_question_it_cannot_answer_is_named_in_the_offer_of_a_human(
+    kefu: Kefu,
+) -> None:
+    replies, _ = await run(answerer(kefu), make_turn("退货要几天？你们总部在哪个城市？"))
+    answer, offer = replies
+    assert answer.citations and answer.citations[0].doc_id.startswith("returns")
+    assert offer.custom["answer_kind"] == "dont_know"
+    assert "你们总部在哪个城市" in offer.text and offer.buttons
+
+
+async def test_a_dead_vector_store_gets_one_apology_for_two_questions() -> None:
+    step = KnowledgeAnswer(DeadStore(), THRESHOLDS, 5)
+    turn = make_turn("How long is the warranty, and can I get an invoice?")
+    [reply], _ = await run(step, turn)
+    assert reply.custom["answer_kind"] == "error"
