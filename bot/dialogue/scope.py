@@ -26,6 +26,8 @@ _ZH_OWNER = re.compile(
     rf"(?P<name>{_CJK}{{2,4}}?)(?:官方|官网|旗舰店|自营|商城|网店|快递|物流|公司|平台)?(?:的|家的)"
     r"(?:退货|退款|换货|保修|质保|保价|售后|客服|政策|规定|运费|价格|会员|服务|发票)"
 )
+_ZH_NOT_IN_A_NAME = frozenset("就能都才也还再又把被让了过着吗呢吧")
+"""Function characters: "有没有第二天就能送到的服务" names no company in 就能送到."""
 _ZH_ELSEWHERE = re.compile(r"别的店|别家|其他(店|平台|商家|网站)")
 _ZH_SELF = ("你们", "我们", "咱们", "您们", "你家", "贵店", "贵司", "这边", "自己", "我的", "星河")
 _EN_NAME = re.compile(
@@ -134,7 +136,7 @@ def _candidate_names(question: str) -> Iterable[str]:
     first word of a sentence only when possessive: "Amazon's")."""
     for match in _ZH_OWNER.finditer(question):
         name = match.group("name")
-        if not any(word in name for word in _ZH_SELF):
+        if not any(word in name for word in _ZH_SELF) and not _ZH_NOT_IN_A_NAME & set(name):
             yield name
     for match in _EN_NAME.finditer(question):
         words = match.group(0).removesuffix("'s").split()

@@ -147,3 +147,22 @@ def test_a_compound_word_is_not_matched_by_a_part_of_it() -> None:
     fees = decide_answer("过保了维修要收钱吗", "zh", [repairs], THRESHOLDS)
     assert fees.kind is AnswerKind.PASSAGE
     assert "付费维修" in fees.text
+
+
+def test_two_faq_entries_equally_likely_get_a_quote_not_a_curated_answer() -> None:
+    how_to = dataclasses.replace(
+        faq(0.935, "en", "Open the order and send it back with a courier pickup.", "how"),
+        question="How do I return an item?",
+        alternatives=("how do i send something back",),
+        doc_id="returns-how-to-en",
+    )
+    postage = dataclasses.replace(
+        faq(0.914, "en", "A courier pickup to send it back costs 12 yuan.", "cost"),
+        question="Who pays for return shipping?",
+        alternatives=("do i have to pay to send something back",),
+        doc_id="returns-shipping-cost-en",
+    )
+    asked = "How long do I have to send something back?"
+    assert decide_answer(asked, "en", [how_to, postage], THRESHOLDS).kind is AnswerKind.PASSAGE
+    clear = dataclasses.replace(postage, score=0.7)
+    assert decide_answer(asked, "en", [how_to, clear], THRESHOLDS).kind is AnswerKind.FAQ

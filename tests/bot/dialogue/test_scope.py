@@ -63,6 +63,12 @@ def test_questions_about_another_company_get_dont_know() -> None:
     assert foreign_subject("你们的退货政策是怎样的", [returns]) is None
     assert foreign_subject("Do you take Visa?", [PAYMENT]) is None  # a name our answer uses
     assert foreign_subject("Where's DD20241101?", [PAYMENT]) is None
+    assert foreign_subject("拼多多的退款要多久", [returns]) == "拼多多"
+
+
+def test_a_verb_phrase_before_de_is_not_a_company_name() -> None:
+    next_day = faq("有次日达吗？", "16:00前下单，次日送达。")
+    assert foreign_subject("下单以后有没有第二天就能送到的服务", [next_day]) is None
 
 
 def test_document_citations_quote_the_sentence_and_name_the_section() -> None:
