@@ -37,6 +37,7 @@ _EN_NAME = re.compile(
 _EN_ELSEWHERE = re.compile(
     r"\b(other|another) (shops?|stores?|sites?|websites?|retailers?)\b", re.IGNORECASE
 )
+_EN_PLACE_BEFORE = re.compile(r"\b(in|to|into|near|around|within|outside)$", re.IGNORECASE)
 _EN_COMMON = frozenset({"i", "ok", "okay", "hi", "hello", "hey"})
 _EN_CONTRACTED = frozenset(
     {"what", "it", "that", "where", "who", "here", "there", "let", "how", "he", "she", "when"}
@@ -144,6 +145,8 @@ def _candidate_names(question: str) -> Iterable[str]:
         if not possessive and match.group(0).endswith("'s"):
             words = words[:-1]
         before = question[: match.start()].rstrip()
+        if _EN_PLACE_BEFORE.search(before) and not possessive:
+            continue  # "delivery to Chengdu", "my stuff in Guangzhou": a place, not a company
         if (not before or before.endswith((".", "?", "!"))) and not possessive:
             words = words[1:]
         name = " ".join(words)

@@ -64,6 +64,13 @@ def test_questions_about_another_company_get_dont_know() -> None:
     assert foreign_subject("Do you take Visa?", [PAYMENT]) is None  # a name our answer uses
     assert foreign_subject("Where's DD20241101?", [PAYMENT]) is None
     assert foreign_subject("拼多多的退款要多久", [returns]) == "拼多多"
+    assert foreign_subject("Can I return a phone I bought at Walmart?", [returns]) == "Walmart"
+
+
+def test_a_place_is_not_another_company() -> None:
+    times = faq("How long does delivery take?", "1-2 days to major cities, 2-4 days elsewhere.")
+    for question in ("how long does delivery to Chengdu take", "my stuff in Guangzhou, when?"):
+        assert foreign_subject(question, [times]) is None, question
 
 
 def test_a_verb_phrase_before_de_is_not_a_company_name() -> None:
