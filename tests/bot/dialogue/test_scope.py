@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.dialogue.policy import Thresholds, decide_answer
-from bot.dialogue.scope import foreign_subject, uncovered_terms
+from bot.dialogue.scope import foreign_subject, shares_a_term, uncovered_terms
 from core.events import AnswerKind
 from knowledge.types import Passage
 
@@ -139,3 +139,12 @@ def test_a_chinese_abbreviation_matches_the_word_it_shortens() -> None:
     # only a dropped character in between, in order: 老板 is not in 平板电脑
     tablets = faq("平板保修多久？", "平板电脑保修1年。")
     assert uncovered_terms("你们老板是谁", tablets) == ["老板"]
+
+
+def test_a_shopping_word_jieba_would_split_stays_one_word() -> None:
+    fees = "订单满99元包邮，不满99元收取8元运费。"
+    assert not shares_a_term("运费险有吗", fees)  # shipping insurance is not the shipping fee
+    assert shares_a_term("运费多少", fees)
+    assert shares_a_term("积分什么时候到账", "积分在签收7天后到账。")
+    expiry = faq("积分会过期吗？", "每年的积分在次年12月31日到期，可以在“账户 → 我的积分”查看。")
+    assert "到账" in uncovered_terms("积分什么时候到账", expiry)  # not the 账 of 账户
