@@ -112,6 +112,13 @@ QUESTION_WORDS = frozenset(
 )
 """Words that shape a question without naming its subject: they need not be in the FAQ."""
 MIN_TERM_CHARS = 2
+ZH_FUNCTION_CHARS = frozenset(
+    "的了是在和与及或就都而也还吗呢吧啊呀么嘛哦我你您他她它这那有没要会能可把被给让对从到向个些"
+    "想问下多少几啥咋怎不去来用买"
+)
+"""One-character words that say nothing about the topic; any other one ("卖", "壳", "修")
+must be in the FAQ entry too: "手机壳有卖吗" is not answered by an entry about returns that
+mentions phones."""
 ABBREVIATION_CHARS = (2, 3)
 CJK_GAP = rf"{_CJK}?"
 """At most one Chinese character dropped between two kept ones of an abbreviation."""
@@ -172,7 +179,8 @@ def uncovered_terms(question: str, passage: Passage) -> list[str]:
     known = set(tokenize(covered))
     missing = []
     for term in dict.fromkeys(tokenize(question)):
-        if len(term) < MIN_TERM_CHARS or term in QUESTION_WORDS or term in known:
+        short = len(term) < MIN_TERM_CHARS and (term.isascii() or term in ZH_FUNCTION_CHARS)
+        if short or term in QUESTION_WORDS or term in known:
             continue
         if appears_in(term, folded):
             continue

@@ -148,3 +148,13 @@ def test_a_shopping_word_jieba_would_split_stays_one_word() -> None:
     assert shares_a_term("积分什么时候到账", "积分在签收7天后到账。")
     expiry = faq("积分会过期吗？", "每年的积分在次年12月31日到期，可以在“账户 → 我的积分”查看。")
     assert "到账" in uncovered_terms("积分什么时候到账", expiry)  # not the 账 of 账户
+
+
+def test_a_one_character_word_that_names_the_topic_must_be_in_the_faq() -> None:
+    returns = faq(
+        "哪些商品不支持无理由退货？",
+        "定制商品、礼品卡和拆封的入耳式耳机不支持无理由退货。",
+        alternatives=("刻了字的手机可以无理由退吗",),
+    )
+    assert "卖" in uncovered_terms("你们手机有卖吗", returns)  # for sale: not about returns
+    assert uncovered_terms("礼品卡可以退吗", returns) == []  # 卡 and 退 are in the entry
