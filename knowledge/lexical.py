@@ -36,7 +36,8 @@ SHOP_WORDS = Path(__file__).with_name("shop_words.txt")
 """Words of Chinese online shopping that jieba's dictionary splits (运费险 into 运费/险, 花呗 into
 花/呗): each is one word for BM25, coverage and the answer policy, so "运费险有吗" is not
 answered with the shipping fees for sharing 运费."""
-jieba.load_userdict(str(SHOP_WORDS))
+for _word in SHOP_WORDS.read_text(encoding="utf-8").split():
+    jieba.add_word(_word)  # (jieba.load_userdict leaves the file open)
 
 _RUNS = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([a-z0-9]+(?:['’][a-z]+)?)")
 

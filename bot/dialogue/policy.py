@@ -165,17 +165,20 @@ def decide_answer(
 
 
 def rival_faq(asked: str, best: Passage, passages: Sequence[Passage]) -> bool:
-    """Is another FAQ entry in the same language as likely (within :data:`FAQ_TIE`) and as
-    well covered? Then which one the customer means is a guess, and a guess is quoted as a
-    passage, not sent as the curated answer: "How long do I have to send something back?"
-    scores 0.935 for how to return, 0.914 for who pays the return postage."""
+    """Is another FAQ entry in the same language as likely (within :data:`FAQ_TIE`), as well
+    covered and asked about as closely (its closest phrasing within :data:`MATCH_MARGIN`)?
+    Then which one the customer means is a guess, and a guess is quoted as a passage, not
+    sent as the curated answer. "怎么开发票？" is the invoice entry's own question: the reissue
+    entry scoring as high does not make it a guess."""
     language = passage_language(best)
+    closest = question_match(asked, best)
     return any(
         p.chunk_id != best.chunk_id
         and p.kind == "faq"
         and (p.doc_id is None or p.doc_id != best.doc_id)
         and passage_language(p) == language
         and p.score >= best.score - FAQ_TIE
+        and question_match(asked, p) >= closest - MATCH_MARGIN
         and faq_answers_it(asked, p)
         for p in passages
     )

@@ -61,3 +61,20 @@ def _asks_something(part: str) -> bool:
         else len(re.sub(r"\W", "", part)) >= MIN_ZH_CHARS
     )
     return long_enough and is_question(part)
+
+
+_ASKED_FOR = {
+    "duration": re.compile(
+        r"\bhow (long|many (days|hours|weeks|months|years))\b|多久|多长时间|多长|几天|多少天|几个月"
+        r"|几年|多少年|几周",
+        re.IGNORECASE,
+    ),
+    "time": re.compile(r"\bwhen\b|\bwhat time\b|什么时候|啥时候|几点|哪天", re.IGNORECASE),
+    "cost": re.compile(r"\bhow much\b|\bcost\b|多少钱|收费吗|贵不贵", re.IGNORECASE),
+    "place": re.compile(r"\bwhere\b|哪里|哪儿|在哪", re.IGNORECASE),
+}
+
+
+def asked_for(text: str) -> frozenset[str]:
+    """What kind of answer the question wants: a duration, a time, a cost, a place."""
+    return frozenset(kind for kind, pattern in _ASKED_FOR.items() if pattern.search(text))

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import jieba
 
+from bot.dialogue.questions import asked_for
 from knowledge.folding import fold
 from knowledge.lexical import ZH_STOPWORDS, tokenize
 from knowledge.types import Passage
@@ -225,4 +226,14 @@ def faq_answers_it(question: str, passage: Passage) -> bool:
         passage.kind == "faq"
         and not uncovered_terms(question, passage)
         and asks_what_the_faq_asks(question, passage)
+        and asks_for_the_same(question, passage)
     )
+
+
+def asks_for_the_same(question: str, passage: Passage) -> bool:
+    """Does the FAQ (its question or an alternative) ask for the kind of answer the customer
+    wants? "How long do I have to send something back?" asks for a duration, and the how-to-
+    return entry ("how do i send something back") answers how, not how long; its words cover the
+    question only because "how long" is a question word."""
+    wanted = asked_for(question)
+    return not wanted or any(wanted & asked_for(phrasing) for phrasing in passage.questions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.questions import separate_questions
+from bot.dialogue.questions import asked_for, separate_questions
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,18 @@ def test_each_question_of_a_message_is_found(message: str, questions: list[str])
 )
 def test_one_question_stays_whole(message: str) -> None:
     assert separate_questions(message) == [message]
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("退款多久能到账", {"duration"}),
+        ("How many days do I have to return an item?", {"duration"}),
+        ("积分什么时候到账", {"time"}),
+        ("运费多少钱", {"cost"}),
+        ("where is the repair centre", {"place"}),
+        ("怎么开发票", set()),
+    ],
+)
+def test_what_kind_of_answer_a_question_wants(question: str, kinds: set[str]) -> None:
+    assert asked_for(question) == kinds

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.dialogue.policy import Thresholds, decide_answer
-from bot.dialogue.scope import foreign_subject, shares_a_term, uncovered_terms
+from bot.dialogue.scope import faq_answers_it, foreign_subject, shares_a_term, uncovered_terms
 from core.events import AnswerKind
 from knowledge.types import Passage
 
@@ -158,3 +158,13 @@ def test_a_one_character_word_that_names_the_topic_must_be_in_the_faq() -> None:
     )
     assert "卖" in uncovered_terms("你们手机有卖吗", returns)  # for sale: not about returns
     assert uncovered_terms("礼品卡可以退吗", returns) == []  # 卡 and 退 are in the entry
+
+
+def test_a_curated_answer_asks_for_the_kind_of_answer_the_customer_wants() -> None:
+    how_to = faq(
+        "How do I return an item?",
+        "Open the order, choose Return and send it back with a courier pickup.",
+        alternatives=("how do i send something back",),
+    )
+    assert not faq_answers_it("How long do I have to send something back?", how_to)
+    assert faq_answers_it("how do I send something back", how_to)
