@@ -13,6 +13,15 @@ _EDGE_PUNCTUATION = " \t\r\n.,!?;:~…。，！？；：、～\"'“”‘’()�
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ZH_NEGATION = ("不", "别", "没", "勿")
 _EN_NEGATION = re.compile(r"\b(not|no|never|don't|dont|doesn't|won't)\b[\w\s']{0,20}$")
+_ABOUT_THE_SERVICE = re.compile(
+    r"几点|什么时候|啥时候|(上班|工作|服务|营业|在线)时间|上班|下班|上线|下线"
+    r"|\bwhat time\b|\bwhen (are|is|do|does)\b|\bhours\b|\bavailable\b"
+)
+"""A question about the human service itself: when it can be reached."""
+_PUT_ME_THROUGH = re.compile(
+    r"转|找|要|接通|帮我|\b(i want|i need|i'd like|let me|can i|could i|connect|transfer|put me)\b"
+)
+"""Words that ask to be put through even inside such a question ("我要人工客服，几点能接通")."""
 _RATING = re.compile(r"^([1-5])\s*(分|星|颗星|stars?|/\s*5)?$")
 _STARS = re.compile(r"^[★⭐]{1,5}$")
 
@@ -27,13 +36,17 @@ def asks_for_human(text: str, triggers: HandoffTriggers) -> bool:
     """True when the customer asks for a person ("转人工", "talk to a human", "人工").
 
     Phrases count anywhere in the message unless negated just before ("不用转人工",
-    "I don't want to talk to a human"); single words count only as the whole message.
+    "I don't want to talk to a human"); single words count only as the whole message. A
+    question about the human service's hours ("人工客服晚上几点下线", "what time do live agents
+    start?") is answered from the knowledge base unless it also asks to be put through.
     """
     message = normalise(text)
     if not message:
         return False
     if message in {normalise(word) for word in triggers.request_words}:
         return True
+    if _ABOUT_THE_SERVICE.search(message) and not _PUT_ME_THROUGH.search(message):
+        return False
     return any(_contains_phrase(message, normalise(p)) for p in triggers.request_phrases if p)
 
 

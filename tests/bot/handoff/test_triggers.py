@@ -29,6 +29,8 @@ CANCEL = HandoffSettings().cancel_words
         "Can I speak with an agent?",
         "REAL PERSON",
         "Talk to a human",  # the bot's button title, typed
+        "我要人工客服，几点能接通",  # asks when, but also to be put through
+        "what time is it now? I want to talk to a human",
     ],
 )
 def test_requests_for_a_person_are_recognised(text: str) -> None:
@@ -45,6 +47,10 @@ def test_requests_for_a_person_are_recognised(text: str) -> None:
         "I don't want to talk to a human",
         "human resources department address?",
         "",
+        "人工客服晚上几点下线",  # about the service's hours: answered from the knowledge base
+        "人工服务什么时候上班",
+        "What time does a live agent start in the morning?",
+        "when is a live agent available?",
     ],
 )
 def test_ordinary_questions_mentioning_the_words_are_not_requests(text: str) -> None:
