@@ -240,6 +240,11 @@ class KnowledgeBase:
             for rank, hit in enumerate(self.hits(query, k, filters, mode=mode), start=1)
         ]
 
+    def corrected(self, question: str) -> str:
+        """``question`` with English misspellings corrected to the knowledge base's words
+        ("warrenty" -> "warranty"; see :mod:`knowledge.spelling`)."""
+        return self._lexical.spelling.correct(question)
+
     def hits(
         self,
         query: str,

@@ -11,6 +11,7 @@ cached per chunk in the data folder and reused on open and after each change.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -27,6 +28,7 @@ import structlog
 from numpy.typing import NDArray
 
 from knowledge.folding import fold
+from knowledge.spelling import Spelling
 
 log = structlog.get_logger(__name__)
 
@@ -231,6 +233,20 @@ class LexicalIndex:
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    @functools.cached_property
+    def spelling(self) -> Spelling:
+        """Corrects a question's English misspellings to this index's words."""
+        return Spelling(self.english_words())
+
+    def english_words(self) -> dict[str, int]:
+        """The English words the chunks contain, each with how many chunks contain it."""
+        tokens = self.vocabulary.tokens[: self._columns_indexed]
+        return {
+            token: int(count)
+            for token, count in zip(tokens, self._doc_freq, strict=False)
+            if count > 0 and token.isascii() and token.isalpha()
+        }
 
     def idf(self, token: str) -> float:
         """BM25 (Lucene) idf; a token no chunk contains gets the largest possible value."""

@@ -91,3 +91,7 @@ class Retriever(Protocol):
     def search(
         self, query: str, k: int = 5, filters: Mapping[str, str] | None = None
     ) -> Sequence[Passage]: ...
+
+    def corrected(self, question: str) -> str:
+        """``question`` with misspellings corrected to the knowledge base's words."""
+        ...

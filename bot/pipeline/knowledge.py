@@ -4,6 +4,7 @@ know" with a human offered)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import structlog
 
@@ -54,6 +55,8 @@ class KnowledgeAnswer:
         self._llm = llm
 
     async def __call__(self, turn: Turn, proceed: Proceed) -> Replies:
+        corrected = await asyncio.to_thread(self._knowledge.corrected, turn.text)  # "warrenty"
+        turn = replace(turn, text=corrected)
         questions = separate_questions(turn.text)
         if len(questions) > 1:
             return await self.answer_each(turn, questions)

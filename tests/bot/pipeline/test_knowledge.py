@@ -19,6 +19,9 @@ class DeadStore:
     def search(self, query: str, k: int = 5) -> Sequence[Passage]:
         raise KnowledgeError("the vector store is down")
 
+    def corrected(self, question: str) -> str:
+        return question
+
 
 def answerer(kefu: Kefu) -> KnowledgeAnswer:
     config = kefu.settings.knowledge
@@ -29,6 +32,12 @@ def answerer(kefu: Kefu) -> KnowledgeAnswer:
 async def test_a_policy_question_is_answered_with_its_source(kefu: Kefu) -> None:
     [reply], _ = await run(answerer(kefu), make_turn("你们的商品保修期是多长时间"))
     assert reply.custom["answer_kind"] in ("faq", "passage") and reply.citations
+
+
+async def test_a_misspelt_question_gets_the_curated_answer(kefu: Kefu) -> None:
+    [reply], _ = await run(answerer(kefu), make_turn("how long is the warrenty for laptps"))
+    assert reply.custom["answer_kind"] == "faq"
+    assert reply.citations[0].doc_id == "warranty-period-en" and "2 years" in reply.text
 
 
 async def test_an_unknown_question_offers_a_human(kefu: Kefu) -> None:

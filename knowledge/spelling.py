@@ -1,0 +1,71 @@
+"""A customer's English misspellings, corrected to the knowledge base's own words.
+
+"how long is the warrenty for laptps" shares no word with the warranty entry, so its
+coverage, and with it the calibrated score, falls under the bar and the customer hears "I
+don't know". A word is corrected only when
+
+- it has at least :data:`MIN_LENGTH` letters (short words are too easily another word),
+- neither the knowledge base nor an English dictionary knows it ("essay", "courier" and
+  "Guangzhou" are words the knowledge base simply lacks: they stay, and still count against
+  an off-topic question; "wasnt" is "wasn't" typed without its apostrophe), and
+- a word of the knowledge base is one edit away from it, or two for words of
+  :data:`TWO_EDITS_FROM` letters or more (the most frequent such word wins).
+
+The edit candidates and the English dictionary are ``pyspellchecker``'s (Peter Norvig's
+method; its word list ships with the package, nothing is downloaded). Chinese text is left
+as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+
+from spellchecker import SpellChecker
+
+MIN_LENGTH = 5
+TWO_EDITS_FROM = 7
+
+_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
+
+
+@functools.cache
+def _english() -> SpellChecker:
+    return SpellChecker(language="en")
+
+
+class Spelling:
+    """Corrects English words against one knowledge base's vocabulary.
+
+    Args:
+        words: the knowledge base's English words and in how many chunks each appears.
+    """
+
+    def __init__(self, words: Mapping[str, int]) -> None:
+        self._known = SpellChecker(language=None)
+        self._known.word_frequency.load_json(dict(words))
+
+    def correct(self, text: str) -> str:
+        """``text`` with each misspelt English word replaced by the knowledge base's word."""
+        return _WORD.sub(lambda match: self._word(match.group()), text)
+
+    def _word(self, word: str) -> str:
+        lower = word.lower()
+        if len(lower) < MIN_LENGTH or not lower.isalpha() or self._is_a_word(lower):
+            return word
+        candidates = self._known.known(self._known.edit_distance_1(lower))
+        if not candidates and len(lower) >= TWO_EDITS_FROM:
+            candidates = self._known.known(self._known.edit_distance_2(lower))
+        if not candidates:
+            return word
+        frequency = self._known.word_frequency
+        return max(sorted(candidates), key=lambda candidate: frequency[candidate])
+
+    def _is_a_word(self, word: str) -> bool:
+        """Known to the knowledge base or to English, also as a contraction typed without
+        its apostrophe ("wasnt", "youre")."""
+        english = _english()
+        if word in self._known or word in english:
+            return True
+        return any(f"{word[:i]}'{word[i:]}" in english for i in range(1, len(word)))

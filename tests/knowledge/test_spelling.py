@@ -1,0 +1,44 @@
+"""Correcting a customer's English misspellings to the knowledge base's words."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.spelling import Spelling
+
+SHOP_WORDS = {"warranty": 4, "laptops": 2, "laptop": 3, "refund": 6, "address": 2, "delivery": 5}
+
+
+@pytest.mark.parametrize(
+    ("question", "corrected"),
+    [
+        ("how long is the warrenty for laptps", "how long is the warranty for laptops"),
+        ("I want a refnud", "I want a refund"),  # a swap of two letters is one edit
+        ("my adress is wrong", "my address is wrong"),
+        ("how long does delivary take?", "how long does delivery take?"),
+        ("laptp", "laptop"),  # five letters: one edit is allowed
+    ],
+)
+def test_misspelt_words_become_the_knowledge_bases_words(question: str, corrected: str) -> None:
+    assert Spelling(SHOP_WORDS).correct(question) == corrected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can you help me write an essay",  # a real word the knowledge base lacks
+        "delivery to guangzhou",  # a place name
+        "the parcel wasnt in the box",  # "wasn't" without its apostrophe, not "want"
+        "it doesn't work",
+        "lapt",  # four letters: too short to guess
+        "退款要多久",
+    ],
+)
+def test_real_words_names_and_chinese_are_left_alone(question: str) -> None:
+    assert Spelling(SHOP_WORDS).correct(question) == question
+
+
+def test_a_word_two_edits_away_is_corrected_only_when_it_is_long() -> None:
+    spelling = Spelling({"warranty": 1, "receipt": 1, "order": 1})
+    assert spelling.correct("warrenti") == "warranty"  # eight letters, two edits
+    assert spelling.correct("ordxx") == "ordxx"  # five letters, two edits: a guess too far
