@@ -9,7 +9,11 @@ don't know". A word is corrected only when
   "Guangzhou" are words the knowledge base simply lacks: they stay, and still count against
   an off-topic question; "wasnt" is "wasn't" typed without its apostrophe), and
 - a word of the knowledge base is one edit away from it, or two for words of
-  :data:`TWO_EDITS_FROM` letters or more (the most frequent such word wins).
+  :data:`TWO_EDITS_FROM` letters or more (the most frequent such word wins), with the same
+  first letter ("unreplied" is not "replied"), and
+- English does not read it only as other words ("retreived" is "retrieved", not the
+  knowledge base's "received"; "adress" may be "dress" or "address": the knowledge base
+  decides).
 
 The edit candidates and the English dictionary are ``pyspellchecker``'s (Peter Norvig's
 method; its word list ships with the package, nothing is downloaded). Chinese text is left
@@ -54,13 +58,22 @@ class Spelling:
         lower = word.lower()
         if len(lower) < MIN_LENGTH or not lower.isalpha() or self._is_a_word(lower):
             return word
-        candidates = self._known.known(self._known.edit_distance_1(lower))
-        if not candidates and len(lower) >= TWO_EDITS_FROM:
-            candidates = self._known.known(self._known.edit_distance_2(lower))
-        if not candidates:
-            return word
-        frequency = self._known.word_frequency
-        return max(sorted(candidates), key=lambda candidate: frequency[candidate])
+        english = _english()
+        for distance in (1, 2):
+            if distance == 2 and len(lower) < TWO_EDITS_FROM:
+                break
+            edits = set(
+                english.edit_distance_1(lower) if distance == 1 else english.edit_distance_2(lower)
+            )
+            # a slip is rarely in the first letter: "unreplied" is not "replied"
+            ours = {c for c in self._known.known(edits) if c[0] == lower[0]}
+            theirs = english.known(edits)
+            if theirs and theirs.isdisjoint(ours):
+                return word  # "retreived" is "retrieved", not the knowledge base's "received"
+            if ours:
+                best = max(sorted(ours), key=self._known.word_frequency.__getitem__)
+                return best.capitalize() if word[0].isupper() else best
+        return word
 
     def _is_a_word(self, word: str) -> bool:
         """Known to the knowledge base or to English, also as a contraction typed without
