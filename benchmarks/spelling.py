@@ -1,13 +1,13 @@
-"""Hybrid retrieval with and without correcting English misspellings (``knowledge/spelling.py``).
+"""Hybrid retrieval with and without correcting misspellings (``knowledge/spelling.py``).
 
-The bot corrects a question's misspelt English words to the knowledge base's own words before
-searching. This runs every query of the English public sets both ways and reports hit@1 and
-MRR@10 on all queries (nothing in the correction was fitted to these sets), with the queries
-it changed.
+The bot corrects a question's misspelt English words and Chinese homophone slips to the
+knowledge base's own words before searching. This runs every query of the public sets both
+ways and reports hit@1 and MRR@10 on all queries (nothing in the correction was fitted to
+these sets), with the queries it changed.
 
 Usage::
 
-    .venv/bin/python benchmarks/spelling.py [--sets stackfaq_en covidfaq_en demo]
+    .venv/bin/python benchmarks/spelling.py [--sets stackfaq_en covidfaq_en lcqmc_zh demo]
         [--work-dir DIR]
 
 ``--work-dir`` reuses the indexes of ``retrieval_compare.py``. Writes
@@ -33,7 +33,7 @@ from core.settings import KnowledgeSettings  # noqa: E402
 from knowledge.embeddings import E5Embedder  # noqa: E402
 from knowledge.evaluation import evaluate_retrieval  # noqa: E402
 
-SETS = ("stackfaq_en", "covidfaq_en", "demo")
+SETS = ("stackfaq_en", "covidfaq_en", "lcqmc_zh", "demo")
 
 
 def measure(name: str, eval_dir: Path, work: Path, embedder: E5Embedder) -> dict[str, Any]:

@@ -236,16 +236,17 @@ class LexicalIndex:
 
     @functools.cached_property
     def spelling(self) -> Spelling:
-        """Corrects a question's English misspellings to this index's words."""
-        return Spelling(self.english_words())
+        """Corrects a question's misspellings to this index's words."""
+        return Spelling(self.words())
 
-    def english_words(self) -> dict[str, int]:
-        """The English words the chunks contain, each with how many chunks contain it."""
+    def words(self) -> dict[str, int]:
+        """The words the chunks contain (not character pairs), each with how many chunks
+        contain it."""
         tokens = self.vocabulary.tokens[: self._columns_indexed]
         return {
             token: int(count)
             for token, count in zip(tokens, self._doc_freq, strict=False)
-            if count > 0 and token.isascii() and token.isalpha()
+            if count > 0 and not token.startswith(BIGRAM_MARK)
         }
 
     def idf(self, token: str) -> float:

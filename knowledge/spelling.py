@@ -1,4 +1,7 @@
-"""A customer's English misspellings, corrected to the knowledge base's own words.
+"""A customer's misspellings, corrected to the knowledge base's own words.
+
+Chinese typing slips (homophones: 无里由 for 无理由) are :mod:`knowledge.homophones`'s; this
+module corrects English words and applies both.
 
 "how long is the warrenty for laptps" shares no word with the warranty entry, so its
 coverage, and with it the calibrated score, falls under the bar and the customer hears "I
@@ -16,8 +19,7 @@ don't know". A word is corrected only when
   decides).
 
 The edit candidates and the English dictionary are ``pyspellchecker``'s (Peter Norvig's
-method; its word list ships with the package, nothing is downloaded). Chinese text is left
-as it is.
+method; its word list ships with the package, nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import re
 from collections.abc import Mapping
 
 from spellchecker import SpellChecker
+
+from knowledge.homophones import Homophones
 
 MIN_LENGTH = 5
 TWO_EDITS_FROM = 7
@@ -40,19 +44,22 @@ def _english() -> SpellChecker:
 
 
 class Spelling:
-    """Corrects English words against one knowledge base's vocabulary.
+    """Corrects English and Chinese words against one knowledge base's vocabulary.
 
     Args:
-        words: the knowledge base's English words and in how many chunks each appears.
+        words: the knowledge base's words and in how many chunks each appears.
     """
 
     def __init__(self, words: Mapping[str, int]) -> None:
         self._known = SpellChecker(language=None)
-        self._known.word_frequency.load_json(dict(words))
+        english = {word: n for word, n in words.items() if word.isascii() and word.isalpha()}
+        self._known.word_frequency.load_json(english)
+        self._homophones = Homophones(words)
 
     def correct(self, text: str) -> str:
-        """``text`` with each misspelt English word replaced by the knowledge base's word."""
-        return _WORD.sub(lambda match: self._word(match.group()), text)
+        """``text`` with each misspelt word replaced by the knowledge base's word."""
+        text = _WORD.sub(lambda match: self._word(match.group()), text)
+        return self._homophones.correct(text)
 
     def _word(self, word: str) -> str:
         lower = word.lower()
