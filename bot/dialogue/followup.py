@@ -7,12 +7,14 @@ import re
 from core.text import Language
 
 _ZH_MARKERS = ("那", "呢", "还有", "如果", "那么", "这个", "它")
-_EN_MARKERS = re.compile(
-    r"^(and|what about|how about|also|and if|what if|then|but)\b|\b(it|that|this|those)\b",
-    re.IGNORECASE,
-)
+_EN_OPENERS = re.compile(r"^(and|what about|how about|also|and if|what if|then|but)\b", re.I)
+_EN_POINTERS = re.compile(r"\b(it|that|this|those|these|they|them)\b", re.IGNORECASE)
 MAX_ZH_CHARS = 12
 MAX_EN_WORDS = 7
+MAX_EN_WORDS_LEANING = 10
+"""A longer question that opens with "and ..." may still lean on the last one ("and when do
+they show up in my account?"), or may be a new one ("and can I get a company invoice for
+it?"): see :func:`may_follow_up`."""
 
 
 def is_follow_up(text: str, language: Language) -> bool:
@@ -20,8 +22,21 @@ def is_follow_up(text: str, language: Language) -> bool:
     stripped = text.strip()
     if language == "zh":
         return len(stripped) <= MAX_ZH_CHARS and any(m in stripped for m in _ZH_MARKERS)
-    words = stripped.split()
-    return len(words) <= MAX_EN_WORDS and bool(_EN_MARKERS.search(stripped))
+    return len(stripped.split()) <= MAX_EN_WORDS and _leans_back(stripped)
+
+
+def may_follow_up(text: str, language: Language) -> bool:
+    """True for an English question of up to :data:`MAX_EN_WORDS_LEANING` words that opens
+    with "and ..." or points back ("they", "it"): a follow-up when it finds nothing sure on
+    its own, a new question when it does."""
+    stripped = text.strip()
+    if language == "zh" or len(stripped.split()) > MAX_EN_WORDS_LEANING:
+        return False
+    return _leans_back(stripped)
+
+
+def _leans_back(text: str) -> bool:
+    return bool(_EN_OPENERS.search(text) or _EN_POINTERS.search(text))
 
 
 def contextual_query(previous_question: str, text: str) -> str:

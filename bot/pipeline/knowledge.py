@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import structlog
 
-from bot.dialogue.followup import contextual_query, is_follow_up
+from bot.dialogue.followup import contextual_query, is_follow_up, may_follow_up
 from bot.dialogue.policy import Thresholds, decide_answer
 from bot.dialogue.questions import separate_questions
 from bot.dialogue.routing import answered_before
@@ -130,7 +130,9 @@ class KnowledgeAnswer:
         passages = await self._search(turn.text)
         previous = turn.session.last_user_question()
         best = max((p.score for p in passages), default=0.0)
-        follow_up = is_follow_up(turn.text, turn.language)
+        follow_up = is_follow_up(turn.text, turn.language) or (
+            best < self._thresholds.faq and may_follow_up(turn.text, turn.language)
+        )
         # a follow-up ("平板呢") is read with the previous question even when it alone matches
         # something well: alone it matches whatever entry mentions its one word
         if not previous or (best >= self._thresholds.faq and not follow_up):

@@ -53,6 +53,19 @@ async def test_follow_up_is_understood_from_the_previous_turn(
     assert source["doc_id"].startswith("returns-")
 
 
+async def test_a_longer_follow_up_is_read_with_the_previous_question(client: Client) -> None:
+    await ask(client, "dora", "how many points do I get per yuan")
+    [reply] = await ask(client, "dora", "and when do they show up in my account?")
+    assert reply["custom"]["citations"][0]["doc_id"] == "membership-points-en"
+    assert "7 days" in reply["text"]
+
+
+async def test_a_new_question_opening_with_and_is_answered_on_its_own(client: Client) -> None:
+    await ask(client, "dora", "can I pay for a laptop in monthly instalments?")
+    [reply] = await ask(client, "dora", "and can I get a company invoice for it?")
+    assert reply["custom"]["citations"][0]["doc_id"].startswith("invoices-")
+
+
 async def test_conversation_survives_a_restart(
     settings: KefuSettings, demo_faq: dict[str, dict[str, str]]
 ) -> None:

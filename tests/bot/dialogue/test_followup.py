@@ -1,4 +1,4 @@
-from bot.dialogue.followup import contextual_query, is_follow_up
+from bot.dialogue.followup import contextual_query, is_follow_up, may_follow_up
 
 
 def test_short_chinese_follow_up_is_recognised() -> None:
@@ -13,3 +13,11 @@ def test_english_follow_up_is_recognised() -> None:
 
 def test_contextual_query_carries_the_previous_question() -> None:
     assert contextual_query("退货需要多久", "那换货呢") == "退货需要多久 那换货呢"
+
+
+def test_a_longer_question_that_leans_back_may_be_a_follow_up() -> None:
+    assert not is_follow_up("and when do they show up in my account?", "en")
+    assert may_follow_up("and when do they show up in my account?", "en")
+    assert is_follow_up("are they waterproof?", "en")
+    assert not may_follow_up("How do I request an invoice for my company order?", "en")
+    assert not may_follow_up("那如果我买了笔记本之后想换成别的型号，可以吗", "zh")

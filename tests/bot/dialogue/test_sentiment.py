@@ -17,6 +17,8 @@ from bot.dialogue.sentiment import score_sentiment
         "垃圾客服，气死我了",
         "this is the worst, I want a human NOW",
         "到底什么时候发货？？",
+        "你们的服务太烂了",
+        "客服真烂",
     ],
 )
 def test_frustrated_customers_are_flagged(text: str) -> None:
@@ -75,3 +77,11 @@ def test_the_threshold_is_configurable() -> None:
 def test_one_impatience_cue_alone_is_not_a_negative_tone(text: str) -> None:
     # a negative tone lets a question read as a complaint go to a human; these ask for help
     assert score_sentiment(text).score == 0.0
+
+
+@pytest.mark.parametrize(
+    "text", ["快递盒子都烂了，里面东西摔坏了咋办", "屏幕摔烂了能修吗", "the box was broken"]
+)
+def test_a_damaged_parcel_described_is_not_frustration(text: str) -> None:
+    # the customer describes the goods; handing them to a human would skip the answer
+    assert score_sentiment(text).frustrated is False
