@@ -71,6 +71,13 @@ _EN_RULES_QUESTION = re.compile(
     r"is it possible|do you|does|what (is|are) (your|the)|when can)\b",
     re.IGNORECASE,
 )
+_HYPOTHETICAL = re.compile(
+    r"^\s*(if|what if|in case|suppose)\b|\bwhat (should|do|can) (i|we) do if\b|"
+    r"^\s*(如果|假如|万一|要是)",
+    re.IGNORECASE,
+)
+"""A question about what would happen ("if my order arrives damaged what should I do"): the
+rules answer it, not a look at one order."""
 _EN_STATUS = re.compile(
     r"\b(where('s| is| are)|status|has(n't| not)|have(n't| not)|not (arrived|here|come)|"
     r"still (not|waiting)|shown? up)\b",
@@ -105,6 +112,8 @@ def asks_about_own_order(text: str, language: Language) -> bool:
     arrives can I return it")?"""
     if _OWN_REFUND.search(text):
         return True
+    if _HYPOTHETICAL.search(text):
+        return False
     if language == "zh":
         return bool(_ZH_OWN_ORDER.search(text))
     if not _EN_OWN_ORDER.search(text):

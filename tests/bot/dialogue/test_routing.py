@@ -43,6 +43,9 @@ def test_policy_questions_that_mention_orders_or_refunds_go_to_the_knowledge_bas
         ("我下的单能选次日达吗", "zh"),
         ("how long after my order arrives can I still return it", "en"),
         ("Can my order be delivered next day if I order before 4pm?", "en"),
+        ("if my order arrives damaged what should I do", "en"),
+        ("what should I do if my parcel hasn't arrived after a week", "en"),
+        ("要是我的快递还没到怎么办", "zh"),
     ]:
         assert knowledge_first(text, language, ORDER, session()), text  # type: ignore[arg-type]
 
