@@ -125,6 +125,9 @@ CJK_GAP = rf"{_CJK}?"
 """At most one Chinese character dropped between two kept ones of an abbreviation."""
 _ALL_CJK = re.compile(rf"{_CJK}+$")
 PREFIX_MATCH = 5
+PHRASING_SHARE = 0.3
+"""The least share of an FAQ phrasing's content words the customer must use for its curated
+answer ("会员怎么升级" uses a third of "钻石会员有什么特权"; a quarter is a coincidence)."""
 """English words sharing this many leading letters count as the same word (return/returned)."""
 
 
@@ -193,13 +196,44 @@ def uncovered_terms(question: str, passage: Passage) -> list[str]:
 
 
 def asks_what_the_faq_asks(question: str, passage: Passage) -> bool:
-    """Does the FAQ's question (or an alternative) share a content word with the customer's?
-    Covering every word is not enough when they all sit in another topic's answer: "do you
-    take WeChat Pay" is not "how long does a refund take" although its answer names WeChat
-    Pay."""
-    asked = fold(" ".join((passage.question or "", *passage.alternatives)))
-    terms = [t for t in tokenize(question) if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
-    return any(appears_in(term, asked) for term in terms) or not terms
+    """Does the customer ask what one of the FAQ's phrasings (its question or an alternative)
+    asks? Covering every word is not enough when they all sit in another topic's answer: "do
+    you take WeChat Pay" is not "how long does a refund take" although its answer names WeChat
+    Pay. So a phrasing must share at least :data:`PHRASING_SHARE` of its own content words
+    with the customer's question: "what happens to my points if I don't use them" shares only
+    "happens" with "What happens to my gift card balance if I delete my account?" and "use"
+    with "I don't want to use your app anymore, can I close my account?"."""
+    customer = _content_words(question)
+    if not customer:
+        return True
+    asked = fold(question)
+    shares = [
+        sum(_mentioned(word, customer, asked) for word in words) / len(words)
+        for phrasing in (passage.question or "", *passage.alternatives)
+        if (words := _content_words(phrasing))
+    ]
+    return not shares or max(shares) >= PHRASING_SHARE
+
+
+def _mentioned(word: str, customer: list[str], asked: str) -> bool:
+    """Is the phrasing's ``word`` in the customer's question, also as an abbreviation (开票 for
+    开发票) or, in English, with another ending (deliver, delivery)?"""
+    if appears_in(word, asked):
+        return True
+    if any(appears_in(mine, word) for mine in customer if not mine.isascii()):
+        return True
+    stem = word[:PREFIX_MATCH]
+    return (
+        word.isascii() and len(word) >= PREFIX_MATCH and any(m.startswith(stem) for m in customer)
+    )
+
+
+def _content_words(text: str) -> list[str]:
+    return [
+        word
+        for word in dict.fromkeys(tokenize(text))
+        if len(word) >= MIN_TERM_CHARS and word not in QUESTION_WORDS
+    ]
 
 
 def shares_a_term(question: str, text: str) -> bool:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from bot.dialogue.policy import Thresholds, decide_answer
-from bot.dialogue.scope import faq_answers_it, foreign_subject, shares_a_term, uncovered_terms
+from bot.dialogue.scope import (
+    asks_what_the_faq_asks,
+    faq_answers_it,
+    foreign_subject,
+    shares_a_term,
+    uncovered_terms,
+)
 from core.events import AnswerKind
 from knowledge.types import Passage
 
@@ -168,3 +174,19 @@ def test_a_curated_answer_asks_for_the_kind_of_answer_the_customer_wants() -> No
     )
     assert not faq_answers_it("How long do I have to send something back?", how_to)
     assert faq_answers_it("how do I send something back", how_to)
+
+
+def test_a_curated_answer_needs_the_customer_to_ask_what_a_phrasing_asks() -> None:
+    deletion = faq(
+        "How do I delete my account?",
+        "Deleting clears your points, coupons and gift card balance for good.",
+        (
+            "What happens to my gift card balance if I delete my account?",
+            "I don't want to use your app anymore, can I close my account?",
+        ),
+    )
+    # every word is in the entry, but the customer never mentions deleting or closing
+    assert not asks_what_the_faq_asks("what happens to my points if I don't use them", deletion)
+    assert asks_what_the_faq_asks("what happens to my points if I delete my account", deletion)
+    invoices = faq("怎么开发票？", "下单时在结算页选择“发票”并填写抬头。", ("发票咋开",))
+    assert asks_what_the_faq_asks("开票咋开", invoices)  # 开票 abbreviates 开发票
