@@ -241,8 +241,8 @@ class KnowledgeBase:
         ]
 
     def corrected(self, question: str) -> str:
-        """``question`` with English misspellings corrected to the knowledge base's words
-        ("warrenty" -> "warranty"; see :mod:`knowledge.spelling`)."""
+        """``question`` with misspellings corrected to the knowledge base's words ("warrenty"
+        -> "warranty", 保休 -> 保修; see :mod:`knowledge.spelling`)."""
         return self._lexical.spelling.correct(question)
 
     def hits(

@@ -7,7 +7,9 @@ import re
 from core.text import Language
 
 _ZH_MARKERS = ("那", "呢", "还有", "如果", "那么", "这个", "它")
-_EN_OPENERS = re.compile(r"^(and|what about|how about|also|and if|what if|then|but)\b", re.I)
+_EN_OPENERS = re.compile(
+    r"^(and|what about|how about|also|and if|what if|then|but)\b", re.IGNORECASE
+)
 _EN_POINTERS = re.compile(r"\b(it|that|this|those|these|they|them)\b", re.IGNORECASE)
 MAX_ZH_CHARS = 12
 MAX_EN_WORDS = 7

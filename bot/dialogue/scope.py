@@ -125,10 +125,10 @@ CJK_GAP = rf"{_CJK}?"
 """At most one Chinese character dropped between two kept ones of an abbreviation."""
 _ALL_CJK = re.compile(rf"{_CJK}+$")
 PREFIX_MATCH = 5
+"""English words sharing this many leading letters count as the same word (return/returned)."""
 PHRASING_SHARE = 0.3
 """The least share of an FAQ phrasing's content words the customer must use for its curated
 answer ("会员怎么升级" uses a third of "钻石会员有什么特权"; a quarter is a coincidence)."""
-"""English words sharing this many leading letters count as the same word (return/returned)."""
 
 
 def foreign_subject(question: str, passages: Sequence[Passage]) -> str | None:
@@ -186,10 +186,7 @@ def uncovered_terms(question: str, passage: Passage) -> list[str]:
         short = len(term) < MIN_TERM_CHARS and (term.isascii() or term in ZH_FUNCTION_CHARS)
         if short or term in QUESTION_WORDS or term in known:
             continue
-        if appears_in(term, folded):
-            continue
-        stem = term[:PREFIX_MATCH]
-        if term.isascii() and len(term) >= PREFIX_MATCH and any(k.startswith(stem) for k in known):
+        if appears_in(term, folded) or _same_english_word(term, known):
             continue
         missing.append(term)
     return missing
@@ -222,26 +219,29 @@ def _mentioned(word: str, customer: list[str], asked: str) -> bool:
         return True
     if any(appears_in(mine, word) for mine in customer if not mine.isascii()):
         return True
+    return _same_english_word(word, customer)
+
+
+def _same_english_word(word: str, others: Iterable[str]) -> bool:
+    """Is an English ``word`` one of ``others`` with another ending (return, returned)?"""
     stem = word[:PREFIX_MATCH]
-    return (
-        word.isascii() and len(word) >= PREFIX_MATCH and any(m.startswith(stem) for m in customer)
-    )
+    return word.isascii() and len(word) >= PREFIX_MATCH and any(o.startswith(stem) for o in others)
 
 
 def _content_words(text: str) -> list[str]:
-    return [
-        word
-        for word in dict.fromkeys(tokenize(text))
-        if len(word) >= MIN_TERM_CHARS and word not in QUESTION_WORDS
-    ]
+    return _content(tokenize(text))
+
+
+def _content(words: Iterable[str]) -> list[str]:
+    """The words that name a subject: no question words, no lone letters."""
+    return [w for w in dict.fromkeys(words) if len(w) >= MIN_TERM_CHARS and w not in QUESTION_WORDS]
 
 
 def shares_a_term(question: str, text: str) -> bool:
     """Does ``text`` contain at least one content word of ``question``? A quoted passage that
     shares none ("支持。自签收之日起7天内……" for "支持以旧换新吗") answers something else."""
     folded = fold(text)
-    words = whole_words(question)
-    terms = [t for t in words if len(t) >= MIN_TERM_CHARS and t not in QUESTION_WORDS]
+    terms = _content(whole_words(question))
     return not terms or any(appears_in(term, folded) for term in terms)
 
 

@@ -32,6 +32,14 @@ def faq_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def kb(make_kb: MakeKB, faq_dir: Path) -> KnowledgeBase:
+    """The FAQ indexed with an embedder that sees nothing: what is found, BM25 found."""
+    loaded = make_kb([faq_dir], embedder=BlindEmbedder())
+    loaded.reload()
+    return loaded
+
+
 def test_pairs_are_indexed_next_to_the_words() -> None:
     assert tokenize("延保能不能退") == ["延保能", "不能", "退"]  # no word in common with 延保
     assert "#延保" in cjk_bigrams("延保能不能退")
@@ -44,20 +52,14 @@ def test_pairs_are_indexed_next_to_the_words() -> None:
     [("延保能不能退", "extended"), ("包邮得满多少", "shipping-fee")],
 )
 def test_a_colloquially_cut_question_finds_its_entry_through_bm25(
-    make_kb: MakeKB, faq_dir: Path, question: str, entry: str
+    kb: KnowledgeBase, question: str, entry: str
 ) -> None:
-    kb = make_kb([faq_dir], embedder=BlindEmbedder())
-    kb.reload()
     (best,) = kb.hits(question, 1, mode="bm25")
     assert best.chunk.doc_id == entry
     assert best.coverage > 0  # through the pairs: none of its words is in the entry
 
 
-def test_coverage_of_an_english_question_is_unchanged_by_pairs(
-    make_kb: MakeKB, faq_dir: Path
-) -> None:
-    kb = make_kb([faq_dir], embedder=BlindEmbedder())
-    kb.reload()
+def test_coverage_of_an_english_question_is_unchanged_by_pairs(kb: KnowledgeBase) -> None:
     (best,) = kb.hits("运费 refund", 1, mode="bm25")
     terms = QueryTerms.of("运费 refund")
     assert terms.pairs == ["#运费"]
@@ -66,10 +68,8 @@ def test_coverage_of_an_english_question_is_unchanged_by_pairs(
 
 
 def test_token_ids_cached_by_the_word_only_tokeniser_are_rebuilt(
-    make_kb: MakeKB, faq_dir: Path, data_dir: Path
+    kb: KnowledgeBase, make_kb: MakeKB, faq_dir: Path, data_dir: Path
 ) -> None:
-    kb = make_kb([faq_dir], embedder=BlindEmbedder())
-    kb.reload()
     kb.close()
     (cache,) = (data_dir / "lexical").glob("*.npz")
     with np.load(cache) as data:
@@ -89,10 +89,6 @@ def test_token_ids_cached_by_the_word_only_tokeniser_are_rebuilt(
         assert "#包邮" in data["vocab"].tolist()  # saved again in the current format
 
 
-def test_a_count_in_digits_finds_the_entry_that_writes_it_in_numerals(
-    make_kb: MakeKB, faq_dir: Path
-) -> None:
-    kb = make_kb([faq_dir], embedder=BlindEmbedder())
-    kb.reload()
+def test_a_count_in_digits_finds_the_entry_that_writes_it_in_numerals(kb: KnowledgeBase) -> None:
     (best,) = kb.hits("7天以后还能退吗", 1, mode="bm25")
     assert best.chunk.doc_id == "returns"  # the entry says 七天
