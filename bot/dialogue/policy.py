@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 import jieba
 
-from bot.dialogue.scope import faq_answers_it, foreign_subject, shares_a_term
+from bot.dialogue.scope import (
+    faq_answers_it,
+    foreign_subject,
+    shares_a_term,
+    shares_characters,
+)
 from core.events import AnswerKind
 from core.text import Language, detect_language
 from core.types import Citation
@@ -186,13 +191,15 @@ def rival_faq(asked: str, best: Passage, passages: Sequence[Passage]) -> bool:
 
 def about_the_question(asked: str, passage: Passage, quote: str) -> bool:
     """Is a quote from ``passage`` about what was asked? It shares a content word with the
-    question; or the FAQ entry is asked that way (its question or an alternative shares one)
-    and the match is likely enough (``score`` >= :data:`INDIRECT_MATCH`): a
-    colloquial "还来得及退不" finds the returns entry through an alternative, while "明天上海
-    会下雨吗" must not get the next-day-delivery entry for sharing "明天"."""
+    question; or the FAQ entry is asked that way (its question or an alternative shares one, or
+    two one-character words: 坏, 换, 新) and the match is likely enough (``score`` >=
+    :data:`INDIRECT_MATCH`): a colloquial "还来得及退不" finds the returns entry through an
+    alternative, while "明天上海会下雨吗" must not get the next-day-delivery entry for sharing
+    "明天"."""
     if shares_a_term(asked, quote):
         return True
-    asked_that_way = shares_a_term(asked, "\n".join(passage.questions))
+    phrasings = "\n".join(passage.questions)
+    asked_that_way = shares_a_term(asked, phrasings) or shares_characters(asked, phrasings)
     return bool(passage.questions) and asked_that_way and passage.score >= INDIRECT_MATCH
 
 

@@ -13,7 +13,7 @@ Two checks the retrieval score cannot make:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import jieba
 
@@ -29,6 +29,13 @@ _ZH_OWNER = re.compile(
 )
 _ZH_NOT_IN_A_NAME = frozenset("就能都才也还再又把被让了过着吗呢吧")
 """Function characters: "有没有第二天就能送到的服务" names no company in 就能送到."""
+_ZH_CLAUSE_VERBS = frozenset("买卖送收拍寄退换修付拿借领用订抢发下")
+_ZH_CLAUSE_WORDS = frozenset(
+    ("下单", "购买", "订购", "签收", "收货", "付款", "支付", "领取", "赠送")
+)
+_ZH_COMPLEMENTS = ("到", "下", "来", "去", "完", "掉", "走")
+"""What ends a relative clause before 的, which names no company: 上个月买的退货 (returning what
+I bought last month), 朋友送的会员, 网上下单的发票, 刚收到的发票, 维修寄回来的运费."""
 _ZH_ELSEWHERE = re.compile(r"别的店|别家|其他(店|平台|商家|网站)")
 _ZH_SELF = ("你们", "我们", "咱们", "您们", "你家", "贵店", "贵司", "这边", "自己", "我的", "星河")
 _EN_NAME = re.compile(
@@ -148,7 +155,9 @@ def _candidate_names(question: str) -> Iterable[str]:
     first word of a sentence only when possessive: "Amazon's")."""
     for match in _ZH_OWNER.finditer(question):
         name = match.group("name")
-        if not any(word in name for word in _ZH_SELF) and not _ZH_NOT_IN_A_NAME & set(name):
+        if any(word in name for word in _ZH_SELF) or _ZH_NOT_IN_A_NAME & set(name):
+            continue
+        if not _relative_clause(name):
             yield name
     for match in _EN_NAME.finditer(question):
         words = match.group(0).removesuffix("'s").split()
@@ -165,6 +174,15 @@ def _candidate_names(question: str) -> Iterable[str]:
             yield name
 
 
+def _relative_clause(name: str) -> bool:
+    """Does ``name`` end in a verb ("朋友送", "网上买") or a verb's complement ("刚收到",
+    "换回来")? Then "name的..." says what happened to the thing, not whose it is."""
+    last = jieba.lcut(name)[-1]
+    if len(last) == 1:
+        return last in _ZH_CLAUSE_VERBS
+    return last in _ZH_CLAUSE_WORDS or last.endswith(_ZH_COMPLEMENTS)
+
+
 def appears_in(term: str, folded: str) -> bool:
     """Is ``term`` in the casefolded ``folded``, as it is or, for a two- or three-character
     Chinese word, as the longer word it shortens? Chinese abbreviates by dropping a character
@@ -177,19 +195,55 @@ def appears_in(term: str, folded: str) -> bool:
 
 
 def uncovered_terms(question: str, passage: Passage) -> list[str]:
-    """The customer's content words that the FAQ entry (question, alternatives, answer) lacks."""
+    """The customer's content words that the FAQ entry (question, alternatives, answer) lacks.
+    A word jieba made up is read as its pieces (:func:`pieces`)."""
     covered = " ".join((passage.question or "", *passage.alternatives, passage.answer or ""))
     folded = fold(covered)
     known = set(tokenize(covered))
-    missing = []
-    for term in dict.fromkeys(tokenize(question)):
+
+    def is_covered(term: str) -> bool:
         short = len(term) < MIN_TERM_CHARS and (term.isascii() or term in ZH_FUNCTION_CHARS)
-        if short or term in QUESTION_WORDS or term in known:
-            continue
-        if appears_in(term, folded) or _same_english_word(term, known):
-            continue
-        missing.append(term)
-    return missing
+        return (
+            short
+            or term in QUESTION_WORDS
+            or term in known
+            or appears_in(term, folded)
+            or _same_english_word(term, known)
+        )
+
+    return [
+        term
+        for term in dict.fromkeys(tokenize(question))
+        if not is_covered(term)
+        and not (invented(term) and _read_in_pieces(pieces(term, folded), is_covered))
+    ]
+
+
+def _read_in_pieces(parts: list[str], is_covered: Callable[[str], bool]) -> bool:
+    """Does an invented word hold a word of the entry, its other characters covered too? Not
+    when it is single characters only: 多买 (buy extra) is not 多 and 买."""
+    return any(len(part) > 1 for part in parts) and all(map(is_covered, parts))
+
+
+def invented(word: str) -> bool:
+    """Did jieba make ``word`` up? Its HMM joins characters it has no word for into a new one,
+    often across a word boundary: 分12期要利息 gives 期要, 银卡升金卡 gives 银卡升 and 金卡要."""
+    return len(word) > 1 and _ALL_CJK.match(word) is not None and not jieba.dt.FREQ.get(word)
+
+
+def pieces(word: str, folded: str) -> list[str]:
+    """An invented word cut from the left into the longest pieces that ``folded`` contains or
+    jieba's dictionary knows, single characters where neither does: 银卡升 -> 银卡, 升."""
+    found, start = [], 0
+    while start < len(word):
+        end = next(
+            end
+            for end in range(len(word), start, -1)
+            if end - start == 1 or word[start:end] in folded or jieba.dt.FREQ.get(word[start:end])
+        )
+        found.append(word[start:end])
+        start = end
+    return found
 
 
 def asks_what_the_faq_asks(question: str, passage: Passage) -> bool:
@@ -242,7 +296,22 @@ def shares_a_term(question: str, text: str) -> bool:
     shares none ("支持。自签收之日起7天内……" for "支持以旧换新吗") answers something else."""
     folded = fold(text)
     terms = _content(whole_words(question))
-    return not terms or any(appears_in(term, folded) for term in terms)
+    return not terms or any(
+        appears_in(term, folded)
+        or (invented(term) and any(appears_in(p, folded) for p in _content(pieces(term, folded))))
+        for term in terms
+    )
+
+
+def shares_characters(question: str, text: str, at_least: int = 2) -> bool:
+    """Does ``text`` hold ``at_least`` of the question's one-character Chinese words that are
+    not function characters? Colloquial Chinese asks with them: "耳机坏了能换新吗" has only 坏,
+    换 and 新 of "买的东西坏了，多少天内可以换新？"; one alone is a coincidence."""
+    folded = fold(text)
+    single = {
+        w for w in whole_words(question) if len(w) == 1 and _ALL_CJK.match(w)
+    } - ZH_FUNCTION_CHARS
+    return sum(w in folded for w in single) >= at_least
 
 
 def whole_words(text: str) -> list[str]:

@@ -133,8 +133,13 @@ def test_a_quote_is_about_the_question_when_the_entry_is_asked_that_way() -> Non
     assert decide_answer("收到货第五天了，还来得及退不", "zh", [weak], lenient).kind is (
         AnswerKind.DONT_KNOW
     )
+    # without the alternative, the question still asks it with two characters (退, 货 of 退货)
     bare = dataclasses.replace(entry, alternatives=())
     assert decide_answer("收到货第五天了，还来得及退不", "zh", [bare], THRESHOLDS).kind is (
+        AnswerKind.PASSAGE
+    )
+    unrelated = dataclasses.replace(bare, question="七天无理由政策是什么？")
+    assert decide_answer("收到货第五天了，还来得及退不", "zh", [unrelated], THRESHOLDS).kind is (
         AnswerKind.DONT_KNOW
     )
 

@@ -84,6 +84,21 @@ def test_a_verb_phrase_before_de_is_not_a_company_name() -> None:
     assert foreign_subject("下单以后有没有第二天就能送到的服务", [next_day]) is None
 
 
+def test_a_relative_clause_before_de_is_not_a_company_name() -> None:
+    claim = faq("怎么申请保修维修？", "保修期内往返运费由我们承担。")
+    clauses = (
+        "维修寄回来的运费我出吗",  # sent back after repair
+        "上个月买的退货能退吗",  # bought last month
+        "朋友送的会员能用吗",  # a friend's gift
+        "刚收到的发票抬头错了",  # just received
+        "网上下单的发票怎么开",  # ordered online
+    )
+    for question in clauses:
+        assert foreign_subject(question, [claim]) is None, question
+    for question, name in (("唯品会的会员", "唯品会"), ("网易严选的退款", "网易严选")):
+        assert foreign_subject(question, [claim]) == name  # a brand still is one
+
+
 def test_document_citations_quote_the_sentence_and_name_the_section() -> None:
     passage = Passage(
         chunk_id="d1",
@@ -190,3 +205,32 @@ def test_a_curated_answer_needs_the_customer_to_ask_what_a_phrasing_asks() -> No
     assert asks_what_the_faq_asks("what happens to my points if I delete my account", deletion)
     invoices = faq("怎么开发票？", "下单时在结算页选择“发票”并填写抬头。", ("发票咋开",))
     assert asks_what_the_faq_asks("开票咋开", invoices)  # 开票 abbreviates 开发票
+
+
+def test_a_word_jieba_makes_up_is_read_as_the_words_it_holds() -> None:
+    levels = faq(
+        "会员等级是怎么划分的？",
+        "满2000元为银卡会员，满8000元为金卡会员，自动升级。消费按近12个月的实付金额计算。",
+    )
+    # jieba's guessing joins 银卡升 and 金卡要: neither is a word the entry lacks
+    assert uncovered_terms("银卡升金卡要消费多少", levels) == []
+    # the characters beside the entry's word must be in the entry too
+    no_upgrade = faq("会员等级是怎么划分的？", "满2000元为银卡会员，满8000元为金卡会员。")
+    assert uncovered_terms("银卡升金卡", no_upgrade) == ["银卡升"]
+    assert shares_a_term("银卡升金卡要多少", levels.answer or "")
+    # single characters only are not enough: 多买 (buy extra) is not 多 and 买
+    period = faq("保修期是多久？", "手机保修1年，笔记本电脑保修2年，多数配件保修1年。")
+    assert "多买" in uncovered_terms("可以多买一年保修吗", period)
+
+
+def test_two_one_character_words_are_enough_to_ask_the_way_an_faq_is_asked() -> None:
+    exchange = faq(
+        "买的东西坏了，多少天内可以换新？",
+        "签收后15天内出现性能故障，可以申请换同型号新品。",
+    )
+    answer = decide_answer("上周买的耳机坏了能换新吗", "zh", [exchange], THRESHOLDS)
+    assert answer.kind is AnswerKind.PASSAGE
+    assert "15天" in answer.text
+    # one shared character (雨 is nowhere, 天 is one) is a coincidence
+    weather = decide_answer("明天会下雨吗", "zh", [exchange], THRESHOLDS)
+    assert weather.kind is AnswerKind.DONT_KNOW
