@@ -37,7 +37,8 @@ logging.getLogger("jieba").setLevel(logging.WARNING)
 SHOP_WORDS = Path(__file__).with_name("shop_words.txt")
 """Words of Chinese online shopping that jieba's dictionary splits (运费险 into 运费/险, 花呗 into
 花/呗): each is one word for BM25, coverage and the answer policy, so "运费险有吗" is not
-answered with the shipping fees for sharing 运费."""
+answered with the shipping fees for sharing 运费. A word here is also one the homophone
+check (:mod:`knowledge.homophones`) may correct a slip to: 满多少包油 is 包邮."""
 for _word in SHOP_WORDS.read_text(encoding="utf-8").split():
     jieba.add_word(_word)  # (jieba.load_userdict leaves the file open)
 
@@ -77,10 +78,10 @@ BIGRAM_MARK = "#"
 """Prefix of a character-bigram term; words never contain it, so a bigram and the jieba word
 with the same two characters are counted apart and word coverage stays as it was."""
 
-TERMS_VERSION = 4
+TERMS_VERSION = 5
 """What :func:`index_terms` produces; cached token ids made by another version are rebuilt.
 1: jieba words; 2: jieba words + CJK character bigrams; 3: Chinese counts in digits
-(:func:`knowledge.folding.fold`); 4: with :data:`SHOP_WORDS`."""
+(:func:`knowledge.folding.fold`); 4: with :data:`SHOP_WORDS`; 5: 包邮 added to them."""
 
 
 def cjk_bigrams(text: str) -> list[str]:
