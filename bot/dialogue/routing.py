@@ -84,6 +84,12 @@ _EN_STATUS = re.compile(
     re.IGNORECASE,
 )
 _HOW_TO = re.compile(r"怎么|如何|\bhow (do|can|should) (i|we)\b", re.IGNORECASE)
+_WHAT_TO_DO = re.compile(
+    r"怎么(办|处理|弄|申请|退|换|修|赔)|咋(办|整|弄)|如何|"
+    r"\b(how (do|can|should) (i|we)|what (should|do|can) (i|we) do)\b",
+    re.IGNORECASE,
+)
+"""Asking for a procedure, not "怎么回事" (what is going on), which is part of a complaint."""
 _RECOMMEND = re.compile(
     r"推荐|介绍.{0,4}(款|个)|买哪|选哪|哪款|哪个好|有什么好|适合|"
     r"\b(recommend|suggest|which .{0,20}(buy|get|choose)|what .{0,20}should i (buy|get)|"
@@ -179,7 +185,9 @@ def settle_intent(understood: Understanding, text: str) -> Understanding:
     - An order number ("what about DD20241101?", "那DD20241101呢") asks about that order,
       whatever the classifier made of the rest, unless it asks how to do something.
     - A complaint hands the conversation to a human at once, so it needs a complaint in the
-      words or the tone; "那信用卡呢" read as a complaint is a knowledge question.
+      words or the tone; "那信用卡呢" read as a complaint is a knowledge question, and so is a
+      customer who is not frustrated asking what to do ("刚收到的包裹外箱破了怎么办": the
+      damaged-parcel procedure answers it, and a human is one request away).
     """
     numbers = understood.entities.order_numbers
     if numbers and understood.action not in ORDER_ACTIONS and not _HOW_TO.search(text):
@@ -187,10 +195,12 @@ def settle_intent(understood: Understanding, text: str) -> Understanding:
         return dataclasses.replace(
             understood, prediction=prediction, action=IntentAction.ORDER_STATUS
         )
+    calm = understood.sentiment.score > COMPLAINT_TONE
+    asks_what_to_do = bool(_WHAT_TO_DO.search(text)) and not understood.sentiment.frustrated
     if (
         understood.action is IntentAction.COMPLAINT
         and not _COMPLAINT.search(text)
-        and understood.sentiment.score > COMPLAINT_TONE
+        and (calm or asks_what_to_do)
     ):
         prediction = dataclasses.replace(understood.prediction, name=None, source="rules")
         return dataclasses.replace(understood, prediction=prediction, action=None)

@@ -77,6 +77,15 @@ def test_a_complaint_needs_a_complaint_in_the_words_or_the_tone() -> None:
     assert settle_intent(angry, "三天了还没人理我").action is IntentAction.COMPLAINT
 
 
+def test_a_calm_customer_asking_what_to_do_is_not_a_complaint() -> None:
+    upset = understood("complaint", IntentAction.COMPLAINT, mood=-0.38)
+    assert settle_intent(upset, "刚收到的包裹外箱破了怎么办").action is None
+    assert settle_intent(upset, "the box is broken, how do I get a new one").action is None
+    assert settle_intent(upset, "外箱破了，我要投诉").action is IntentAction.COMPLAINT
+    assert settle_intent(upset, "外箱破了").action is IntentAction.COMPLAINT  # no question
+    assert settle_intent(upset, "你们怎么回事，外箱破了").action is IntentAction.COMPLAINT
+
+
 def test_a_follow_up_that_looks_like_small_talk_is_a_knowledge_question() -> None:
     greeting = understood("greeting", IntentAction.GREETING)
     asked = session(
