@@ -39,7 +39,7 @@ _ZH_OWN_ORDER = re.compile(
 )
 _EN_THING = r"(order|package|parcel|delivery|stuff|items?|shipment|purchase|phone|laptop)"
 _EN_OWN_ORDER = re.compile(
-    rf"\b(where('s| is| are)|status of|check on|track)\s+(my|our)\s+{_EN_THING}|"
+    rf"\b(where('s| is| are)?|status of|check on|track)\s+(my|our)\s+{_EN_THING}|"
     rf"\b(my|our)\s+{_EN_THING}\b.*\b(not|n't|never|yet|late|delayed|still|where|status|"
     rf"arriv\w*|shown up|show up|come)\b",
     re.IGNORECASE,
@@ -83,6 +83,12 @@ _EN_STATUS = re.compile(
     r"still (not|waiting)|shown? up)\b",
     re.IGNORECASE,
 )
+_EN_ASKS_US = re.compile(
+    r"\b((can|could|would|will) you (please )?(check|track|look up|look into|find|see|tell me)|"
+    r"do you know)\b",
+    re.IGNORECASE,
+)
+"""Asks the bot to look ("can you check where my order is"), not how to look ("can I ...")."""
 _HOW_TO = re.compile(r"怎么|如何|\bhow (do|can|should) (i|we)\b", re.IGNORECASE)
 _WHAT_TO_DO = re.compile(
     r"怎么(办|处理|弄|申请|退|换|修|赔)|咋(办|整|弄)|如何|"
@@ -124,7 +130,8 @@ def asks_about_own_order(text: str, language: Language) -> bool:
         return bool(_ZH_OWN_ORDER.search(text))
     if not _EN_OWN_ORDER.search(text):
         return False
-    return not _EN_RULES_QUESTION.search(text) or bool(_EN_STATUS.search(text))
+    rules = _EN_RULES_QUESTION.search(text) and not _EN_ASKS_US.search(text)
+    return not rules or bool(_EN_STATUS.search(text))
 
 
 def wants_recommendation(text: str) -> bool:

@@ -142,3 +142,17 @@ def test_a_question_about_the_company_taken_for_chat_goes_to_the_knowledge_base(
         assert knowledge_first(text, language, chat, session()), text  # type: ignore[arg-type]
     for text, language in [("你是机器人吗", "zh"), ("what's your name", "en"), ("你们真棒", "zh")]:
         assert not knowledge_first(text, language, chat, session()), text  # type: ignore[arg-type]
+
+
+def test_asking_the_bot_to_look_up_an_order_is_about_an_order() -> None:
+    asks = understood("order_status", IntentAction.ORDER_STATUS)
+    for text in (
+        "can you check where my order is",
+        "could you tell me where my parcel is",
+        "can you track my parcel",
+        "do you know where my stuff is",
+    ):
+        assert not knowledge_first(text, "en", asks, session()), text
+    # asking how to look it up oneself is a question for the knowledge base
+    for text in ("how can I check where my order is", "can I check where my order is"):
+        assert knowledge_first(text, "en", asks, session()), text
