@@ -71,8 +71,10 @@ _EN_RULES_QUESTION = re.compile(
     r"is it possible|do you|does|what (is|are) (your|the)|when can)\b",
     re.IGNORECASE,
 )
+_EN_HOW_DO_I = r"how (do|can|should) (i|we)"
+_EN_WHAT_DO_I_DO = r"what (should|do|can) (i|we) do"
 _HYPOTHETICAL = re.compile(
-    r"^\s*(if|what if|in case|suppose)\b|\bwhat (should|do|can) (i|we) do if\b|"
+    rf"^\s*(if|what if|in case|suppose)\b|\b{_EN_WHAT_DO_I_DO} if\b|"
     r"^\s*(如果|假如|万一|要是)",
     re.IGNORECASE,
 )
@@ -89,10 +91,10 @@ _EN_ASKS_US = re.compile(
     re.IGNORECASE,
 )
 """Asks the bot to look ("can you check where my order is"), not how to look ("can I ...")."""
-_HOW_TO = re.compile(r"怎么|如何|\bhow (do|can|should) (i|we)\b", re.IGNORECASE)
+_HOW_TO = re.compile(rf"怎么|如何|\b{_EN_HOW_DO_I}\b", re.IGNORECASE)
 _WHAT_TO_DO = re.compile(
     r"怎么(办|处理|弄|申请|退|换|修|赔)|咋(办|整|弄)|如何|"
-    r"\b(how (do|can|should) (i|we)|what (should|do|can) (i|we) do)\b",
+    rf"\b({_EN_HOW_DO_I}|{_EN_WHAT_DO_I_DO})\b",
     re.IGNORECASE,
 )
 """Asking for a procedure, not "怎么回事" (what is going on), which is part of a complaint."""
@@ -202,16 +204,21 @@ def settle_intent(understood: Understanding, text: str) -> Understanding:
         return dataclasses.replace(
             understood, prediction=prediction, action=IntentAction.ORDER_STATUS
         )
-    calm = understood.sentiment.score > COMPLAINT_TONE
-    asks_what_to_do = bool(_WHAT_TO_DO.search(text)) and not understood.sentiment.frustrated
-    if (
-        understood.action is IntentAction.COMPLAINT
-        and not _COMPLAINT.search(text)
-        and (calm or asks_what_to_do)
-    ):
+    if understood.action is IntentAction.COMPLAINT and not _complains(understood, text):
         prediction = dataclasses.replace(understood.prediction, name=None, source="rules")
         return dataclasses.replace(understood, prediction=prediction, action=None)
     return understood
+
+
+def _complains(understood: Understanding, text: str) -> bool:
+    """A complaint in the words, or a negative tone from a customer who is frustrated or
+    does not ask what to do."""
+    if _COMPLAINT.search(text):
+        return True
+    sentiment = understood.sentiment
+    calm = sentiment.score > COMPLAINT_TONE
+    asks_what_to_do = _WHAT_TO_DO.search(text) is not None and not sentiment.frustrated
+    return not (calm or asks_what_to_do)
 
 
 def _unsure_classifier(prediction: IntentPrediction) -> bool:

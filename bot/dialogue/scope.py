@@ -228,7 +228,12 @@ def _read_in_pieces(parts: list[str], is_covered: Callable[[str], bool]) -> bool
 def invented(word: str) -> bool:
     """Did jieba make ``word`` up? Its HMM joins characters it has no word for into a new one,
     often across a word boundary: 分12期要利息 gives 期要, 银卡升金卡 gives 银卡升 and 金卡要."""
-    return len(word) > 1 and _ALL_CJK.match(word) is not None and not jieba.dt.FREQ.get(word)
+    return len(word) > 1 and _ALL_CJK.match(word) is not None and not _in_dictionary(word)
+
+
+def _in_dictionary(word: str) -> bool:
+    # jieba's table also holds every prefix of its words, with a count of 0
+    return bool(jieba.dt.FREQ.get(word))
 
 
 def pieces(word: str, folded: str) -> list[str]:
@@ -239,7 +244,7 @@ def pieces(word: str, folded: str) -> list[str]:
         end = next(
             end
             for end in range(len(word), start, -1)
-            if end - start == 1 or word[start:end] in folded or jieba.dt.FREQ.get(word[start:end])
+            if end - start == 1 or word[start:end] in folded or _in_dictionary(word[start:end])
         )
         found.append(word[start:end])
         start = end
