@@ -14,11 +14,16 @@ from dataclasses import dataclass
 
 import jieba
 
+from bot.dialogue.questions import asked_for
 from bot.dialogue.scope import (
+    asks_for_the_same,
+    destinations,
     faq_answers_it,
     foreign_subject,
+    names_the_places,
     shares_a_term,
     shares_characters,
+    subject_words,
 )
 from core.events import AnswerKind
 from core.text import Language, detect_language
@@ -112,14 +117,18 @@ def pick_passage(question: str, passages: Sequence[Passage], language: Language)
     """The passage to answer from.
 
     Calibrated scores crowd near 1 for several good hits, so among the near-best ones the
-    customer's language wins, then the FAQ whose question matches the customer's words best,
-    then the fused ranking.
+    customer's language wins, then the one that names the place the question sends something
+    to, then the FAQ whose question matches the customer's words best, then the fused ranking.
     """
     if not passages:
         return None
     best_score = max(p.score for p in passages)
     near = [p for p in passages if p.score >= best_score - LANGUAGE_MARGIN]
     in_language = [p for p in near if passage_language(p) == language] or near
+    # "寄到日本要多久": the entry that names Japan, not the one for every mainland city
+    places = destinations(question)
+    naming = [p for p in in_language if places and names_the_places(question, places, p)]
+    in_language = naming or in_language
     matches = {p.chunk_id: question_match(question, p) for p in in_language}
     closest = max(matches.values())
     # a clearly closer wording wins; a hair's difference in word overlap leaves the ranking
@@ -195,8 +204,15 @@ def about_the_question(asked: str, passage: Passage, quote: str) -> bool:
     two one-character words: 坏, 换, 新) and the match is likely enough (``score`` >=
     :data:`INDIRECT_MATCH`): a colloquial "还来得及退不" finds the returns entry through an
     alternative, while "明天上海会下雨吗" must not get the next-day-delivery entry for sharing
-    "明天"."""
-    if shares_a_term(asked, quote):
+    "明天". A place something is sent to (:func:`~bot.dialogue.scope.destinations`) is a detail
+    the quote need not share."""
+    places = destinations(asked)
+    if places and set(subject_words(asked)) <= places:
+        # "寄到日本要多久" is about the entry that names Japan; "寄到北京要几天" asks only how
+        # long, so an entry that does not name Beijing must answer that kind of question
+        wanted = asked_for(asked) and asks_for_the_same(asked, passage)
+        return names_the_places(asked, places, passage) or bool(wanted)
+    if shares_a_term(asked, quote, ignoring=places):
         return True
     phrasings = "\n".join(passage.questions)
     asked_that_way = shares_a_term(asked, phrasings) or shares_characters(asked, phrasings)

@@ -13,9 +13,10 @@ Two checks the retrieval score cannot make:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 import jieba
+import jieba.posseg
 
 from bot.dialogue.questions import asked_for
 from knowledge.folding import fold
@@ -46,6 +47,8 @@ _EN_ELSEWHERE = re.compile(
     r"\b(other|another) (shops?|stores?|sites?|websites?|retailers?)\b", re.IGNORECASE
 )
 _EN_PLACE_BEFORE = re.compile(r"\b(in|to|into|near|around|within|outside)$", re.IGNORECASE)
+_ZH_TOWARDS = ("到", "在", "往", "去", "至")
+"""What comes before a place a parcel goes to or a customer is in: 寄到北京, 我人在澳洲."""
 _EN_COMMON = frozenset({"i", "ok", "okay", "hi", "hello", "hey"})
 _EN_CONTRACTED = frozenset(
     {"what", "it", "that", "where", "who", "here", "there", "let", "how", "he", "she", "when"}
@@ -296,16 +299,55 @@ def _content(words: Iterable[str]) -> list[str]:
     return [w for w in dict.fromkeys(words) if len(w) >= MIN_TERM_CHARS and w not in QUESTION_WORDS]
 
 
-def shares_a_term(question: str, text: str) -> bool:
-    """Does ``text`` contain at least one content word of ``question``? A quoted passage that
-    shares none ("支持。自签收之日起7天内……" for "支持以旧换新吗") answers something else."""
+def shares_a_term(question: str, text: str, ignoring: Collection[str] = ()) -> bool:
+    """Does ``text`` contain at least one content word of ``question`` (other than those
+    ``ignoring`` names)? A quoted passage that shares none ("支持。自签收之日起7天内……" for
+    "支持以旧换新吗") answers something else."""
     folded = fold(text)
-    terms = _content(whole_words(question))
+    terms = [term for term in subject_words(question) if term not in ignoring]
     return not terms or any(
         appears_in(term, folded)
         or (invented(term) and any(appears_in(p, folded) for p in _content(pieces(term, folded))))
         for term in terms
     )
+
+
+def subject_words(question: str) -> list[str]:
+    """The question's content words, a Chinese compound kept whole (:func:`whole_words`)."""
+    return _content(whole_words(question))
+
+
+def destinations(question: str) -> frozenset[str]:
+    """Places the question sends something to or asks from, folded as :func:`whole_words`
+    gives them: 北京 in "寄到北京要几天", 澳洲 in "我人在澳洲", guangzhou in "my stuff in
+    Guangzhou", and the verb jieba joined to 到 before one (发到 in "发到杭州").
+
+    Such a place is a detail of the question, not its subject: the delivery-times entry
+    answers for every city it does not name ("一线城市1-2天"). Only a place jieba tags as one
+    (``ns``) right after 到/在/往/去/至, or a capitalised name after "to", "in", ...: 京东 in
+    "京东买的" is a shop and 北京 in "北京天气" the subject."""
+    places: set[str] = set()
+    before = ""
+    for word, flag in jieba.posseg.lcut(question):
+        if flag.startswith("ns") and len(word) > 1 and before.endswith(_ZH_TOWARDS):
+            places.add(fold(word))
+            if len(before) == 2:  # the verb that sends it there: 发到, 送到, 运往
+                places.add(fold(before))
+        before = word
+    for match in _EN_NAME.finditer(question):
+        if _EN_PLACE_BEFORE.search(question[: match.start()].rstrip()):
+            places.update(tokenize(match.group(0).removesuffix("'s")))
+    return frozenset(places)
+
+
+def names_the_places(question: str, places: Collection[str], passage: Passage) -> bool:
+    """Does the entry (its phrasings and its text) name every one of ``places`` (from
+    :func:`destinations`) and share the question's other content words? The shipping policy's
+    contact section names Beijing ("Beijing time"), but "how long is shipping to Beijing" is
+    not about it."""
+    text = " ".join((*passage.questions, passage.answer or passage.text))
+    folded = fold(text)
+    return all(place in folded for place in places) and shares_a_term(question, text, places)
 
 
 def shares_characters(question: str, text: str, at_least: int = 2) -> bool:

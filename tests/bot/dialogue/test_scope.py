@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot.dialogue.policy import Thresholds, decide_answer
 from bot.dialogue.scope import (
     asks_what_the_faq_asks,
+    destinations,
     faq_answers_it,
     foreign_subject,
     shares_a_term,
@@ -234,3 +237,46 @@ def test_two_one_character_words_are_enough_to_ask_the_way_an_faq_is_asked() -> 
     # one shared character (雨 is nowhere, 天 is one) is a coincidence
     weather = decide_answer("明天会下雨吗", "zh", [exchange], THRESHOLDS)
     assert weather.kind is AnswerKind.DONT_KNOW
+
+
+def _entry(chunk_id: str, question: str, answer: str, alternatives: tuple[str, ...]) -> Passage:
+    return dataclasses.replace(
+        faq(question, answer, alternatives), chunk_id=chunk_id, doc_id=chunk_id, score=0.85
+    )
+
+
+DELIVERY_TIMES = _entry(
+    "shipping-times-zh",
+    "下单后多久能收到货？",
+    "16:00前付款的订单当天发货。发货后一线城市一般1-2天送达，新疆、西藏等偏远地区5-7天。",
+    ("几天能到", "寄到新疆要多久"),
+)
+ABROAD = _entry(
+    "shipping-international-zh",
+    "可以寄到海外或港澳台吗？",
+    "可以。我们配送到港澳台地区以及日本、韩国和美国，一般5-12个工作日送达。",
+    ("能寄到美国吗", "香港能发货不"),
+)
+
+
+def test_a_city_the_delivery_entry_does_not_name_still_gets_its_delivery_times() -> None:
+    for question in ("寄到北京要几天", "发到杭州几天能到", "送到成都要多久"):
+        answer = decide_answer(question, "zh", [DELIVERY_TIMES], THRESHOLDS)
+        assert answer.kind is AnswerKind.PASSAGE, question
+        assert "1-2天" in answer.text
+    # the place is a detail only where something is sent: the weather in Beijing is no
+    # delivery question, and a shop in Shenzhen is not in the entry
+    assert decide_answer("北京天气怎么样", "zh", [DELIVERY_TIMES], THRESHOLDS).kind is (
+        AnswerKind.DONT_KNOW
+    )
+    assert decide_answer("你们在深圳有实体店吗", "zh", [DELIVERY_TIMES], THRESHOLDS).kind is (
+        AnswerKind.DONT_KNOW
+    )
+    assert destinations("京东买的手机你们能修吗") == frozenset()  # a shop, not a place
+
+
+def test_the_entry_that_names_the_destination_wins_over_the_general_one() -> None:
+    answer = decide_answer("寄到日本要多久", "zh", [DELIVERY_TIMES, ABROAD], THRESHOLDS)
+    assert answer.passage is ABROAD
+    assert "5-12个工作日" in answer.text
+    assert destinations("how long does it take to get my stuff in Guangzhou") == {"guangzhou"}
