@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.dialogue.scope import names_no_subject
 from core.text import Language
 
 _ZH_MARKERS = ("那", "呢", "还有", "如果", "那么", "这个", "它")
@@ -20,11 +21,15 @@ it?"): see :func:`may_follow_up`."""
 
 
 def is_follow_up(text: str, language: Language) -> bool:
-    """True when ``text`` is short and leans on an earlier turn to make sense."""
+    """True when ``text`` is short and leans on an earlier turn to make sense: it points back
+    ("那换货呢", "and for laptops?") or asks how long, when or how much without saying of
+    what ("多少钱", "how long does it take?")."""
     stripped = text.strip()
     if language == "zh":
-        return len(stripped) <= MAX_ZH_CHARS and any(m in stripped for m in _ZH_MARKERS)
-    return len(stripped.split()) <= MAX_EN_WORDS and _leans_back(stripped)
+        short = len(stripped) <= MAX_ZH_CHARS
+        return short and (any(m in stripped for m in _ZH_MARKERS) or names_no_subject(stripped))
+    short = len(stripped.split()) <= MAX_EN_WORDS
+    return short and (_leans_back(stripped) or names_no_subject(stripped))
 
 
 def may_follow_up(text: str, language: Language) -> bool:

@@ -20,6 +20,7 @@ from bot.dialogue.scope import (
     destinations,
     faq_answers_it,
     foreign_subject,
+    names_no_subject,
     names_the_places,
     shares_a_term,
     shares_characters,
@@ -158,7 +159,9 @@ def decide_answer(
     """
     asked = asked or question
     best = pick_passage(question, passages, language)
-    if best is None or best.score < thresholds.answer or foreign_subject(asked, passages):
+    # "多少钱" alone names no topic: any entry that matches it matches by chance
+    unknown = foreign_subject(asked, passages) or names_no_subject(asked)
+    if best is None or best.score < thresholds.answer or unknown:
         confidence = best.score if best else 0.0
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)
     follow_up = best.chunk_id in answered_before

@@ -78,3 +78,10 @@ _ASKED_FOR = {
 def asked_for(text: str) -> frozenset[str]:
     """What kind of answer the question wants: a duration, a time, a cost, a place."""
     return frozenset(kind for kind, pattern in _ASKED_FOR.items() if pattern.search(text))
+
+
+def without_asked_for(text: str) -> str:
+    """``text`` without the words that say what kind of answer it wants ("how long", "多少钱")."""
+    for pattern in _ASKED_FOR.values():
+        text = pattern.sub(" ", text)
+    return text

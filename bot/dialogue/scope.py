@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 import jieba
 import jieba.posseg
 
-from bot.dialogue.questions import asked_for
+from bot.dialogue.questions import asked_for, without_asked_for
 from knowledge.folding import fold
 from knowledge.lexical import ZH_STOPWORDS, tokenize
 from knowledge.types import Passage
@@ -315,6 +315,13 @@ def shares_a_term(question: str, text: str, ignoring: Collection[str] = ()) -> b
 def subject_words(question: str) -> list[str]:
     """The question's content words, a Chinese compound kept whole (:func:`whole_words`)."""
     return _content(whole_words(question))
+
+
+def names_no_subject(question: str) -> bool:
+    """Does the question ask only how long, when, how much or where, without saying of what
+    ("多少钱", "要多久", "how long does it take?")? Alone it has no topic; after another
+    question it asks about that one's."""
+    return bool(asked_for(question)) and not subject_words(without_asked_for(question))
 
 
 def destinations(question: str) -> frozenset[str]:

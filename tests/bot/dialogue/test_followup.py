@@ -21,3 +21,15 @@ def test_a_longer_question_that_leans_back_may_be_a_follow_up() -> None:
     assert is_follow_up("are they waterproof?", "en")
     assert not may_follow_up("How do I request an invoice for my company order?", "en")
     assert not may_follow_up("那如果我买了笔记本之后想换成别的型号，可以吗", "zh")
+
+
+def test_asking_how_much_or_how_long_of_nothing_named_leans_on_the_last_question() -> None:
+    assert is_follow_up("多少钱", "zh")  # after "有延保吗": what Care+ costs
+    assert is_follow_up("要多久", "zh")
+    assert is_follow_up("how long does it take?", "en")
+    assert is_follow_up("when?", "en")
+    # a topic of its own is a new question, however short
+    assert not is_follow_up("退款多久到账", "zh")
+    assert not is_follow_up("how much is shipping", "en")
+    assert not is_follow_up("寄到北京要几天", "zh")
+    assert not is_follow_up("好的", "zh")  # asks nothing

@@ -280,3 +280,18 @@ def test_the_entry_that_names_the_destination_wins_over_the_general_one() -> Non
     assert answer.passage is ABROAD
     assert "5-12个工作日" in answer.text
     assert destinations("how long does it take to get my stuff in Guangzhou") == {"guangzhou"}
+
+
+def test_how_much_of_nothing_named_gets_no_curated_answer_by_chance() -> None:
+    fees = _entry(
+        "shipping-fees-zh",
+        "运费怎么收？多少钱包邮？",
+        "订单满99元包邮，不满99元收取8元运费。",
+        ("运费多少钱",),
+    )
+    answer = decide_answer("多少钱", "zh", [fees], THRESHOLDS)
+    assert answer.kind is AnswerKind.DONT_KNOW  # not the shipping fee as *the* answer
+    asked = decide_answer("多少钱", "zh", [fees], THRESHOLDS, asked="运费怎么算 多少钱")
+    # read with the question before it, it has a topic
+    assert asked.kind is not AnswerKind.DONT_KNOW
+    assert "99元" in asked.text
