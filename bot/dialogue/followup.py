@@ -25,11 +25,19 @@ def is_follow_up(text: str, language: Language) -> bool:
     ("那换货呢", "and for laptops?") or asks how long, when or how much without saying of
     what ("多少钱", "how long does it take?")."""
     stripped = text.strip()
+    if not is_short(stripped, language):
+        return False
     if language == "zh":
-        short = len(stripped) <= MAX_ZH_CHARS
-        return short and (any(m in stripped for m in _ZH_MARKERS) or names_no_subject(stripped))
-    short = len(stripped.split()) <= MAX_EN_WORDS
-    return short and (_leans_back(stripped) or names_no_subject(stripped))
+        return any(m in stripped for m in _ZH_MARKERS) or names_no_subject(stripped)
+    return _leans_back(stripped) or names_no_subject(stripped)
+
+
+def is_short(text: str, language: Language) -> bool:
+    """Short enough to lean on an earlier turn (:data:`MAX_ZH_CHARS`, :data:`MAX_EN_WORDS`)."""
+    stripped = text.strip()
+    if language == "zh":
+        return len(stripped) <= MAX_ZH_CHARS
+    return len(stripped.split()) <= MAX_EN_WORDS
 
 
 def may_follow_up(text: str, language: Language) -> bool:

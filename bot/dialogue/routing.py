@@ -153,6 +153,11 @@ def answered_before(text: str, language: Language, session: Session) -> frozense
     """The chunks the previous answer quoted, when ``text`` follows it up; else nothing."""
     if not reads_as_follow_up(text, language, session):
         return frozenset()
+    return previous_citations(session)
+
+
+def previous_citations(session: Session) -> frozenset[str]:
+    """The chunks the bot's last reply quoted (none when it was not a knowledge answer)."""
     last = session.last_reply()
     citations = last.payload.get("citations", []) if last else []
     return frozenset(str(c.get("chunk_id")) for c in citations if isinstance(c, dict))

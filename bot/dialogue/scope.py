@@ -357,14 +357,24 @@ def names_the_places(question: str, places: Collection[str], passage: Passage) -
     return all(place in folded for place in places) and shares_a_term(question, text, places)
 
 
+def mentions(question: str, passage: Passage) -> bool:
+    """Does the entry (its phrasings and its text) share a content word of ``question``, or two
+    of its one-character words (:func:`shares_characters`)?"""
+    text = " ".join((*passage.questions, passage.answer or passage.text))
+    return bool(subject_words(question)) and (
+        shares_a_term(question, text) or shares_characters(question, text)
+    )
+
+
 def shares_characters(question: str, text: str, at_least: int = 2) -> bool:
     """Does ``text`` hold ``at_least`` of the question's one-character Chinese words that are
     not function characters? Colloquial Chinese asks with them: "耳机坏了能换新吗" has only 坏,
-    换 and 新 of "买的东西坏了，多少天内可以换新？"; one alone is a coincidence."""
+    换 and 新 of "买的东西坏了，多少天内可以换新？"; one alone is a coincidence. A word jieba made
+    up counts with its pieces: 分抵 in "多少分抵一块钱" is 分 and 抵."""
     folded = fold(text)
-    single = {
-        w for w in whole_words(question) if len(w) == 1 and _ALL_CJK.match(w)
-    } - ZH_FUNCTION_CHARS
+    words = whole_words(question)
+    words += [p for w in words if invented(w) for p in pieces(w, folded)]
+    single = {w for w in words if len(w) == 1 and _ALL_CJK.match(w)} - ZH_FUNCTION_CHARS
     return sum(w in folded for w in single) >= at_least
 
 

@@ -8,10 +8,11 @@ from dataclasses import replace
 
 import structlog
 
-from bot.dialogue.followup import contextual_query, is_follow_up, may_follow_up
-from bot.dialogue.policy import Thresholds, decide_answer
+from bot.dialogue.followup import contextual_query, is_follow_up, is_short, may_follow_up
+from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
 from bot.dialogue.questions import separate_questions
-from bot.dialogue.routing import answered_before
+from bot.dialogue.routing import answered_before, previous_citations
+from bot.dialogue.scope import mentions
 from bot.generation import generated_answer
 from bot.pipeline.replies import offer_human, render_answer
 from bot.pipeline.turn import Proceed, Replies, Turn
@@ -74,14 +75,16 @@ class KnowledgeAnswer:
             else:
                 asked = search_with or question
                 passages = await self._search(asked)
+            before = answered_before(said, turn.language, turn.session) if question is None else ()
+            answer = decide_answer(
+                said, turn.language, passages, self._thresholds, answered_before=before, asked=asked
+            )
+            if question is None and asked == said and answer.kind is not AnswerKind.FAQ:
+                answer, passages = await self._read_with_previous(turn, answer, passages)
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)
             text = say("chat.knowledge_unavailable", turn.language)
             return offer_human(text, turn.language, AnswerKind.ERROR)
-        before = answered_before(said, turn.language, turn.session) if question is None else ()
-        answer = decide_answer(
-            said, turn.language, passages, self._thresholds, answered_before=before, asked=asked
-        )
         reply = render_answer(answer, turn.language)
         if self._llm is not None and answer.kind is AnswerKind.PASSAGE:
             stream = turn.stream if question is None else None  # one stream, one answer
@@ -118,6 +121,28 @@ class KnowledgeAnswer:
             answered.append(offer_human(text, turn.language, AnswerKind.DONT_KNOW))
         log.info("pipeline.questions", asked=len(questions), unanswered=len(unanswered))
         return answered
+
+    async def _read_with_previous(
+        self, turn: Turn, alone: PolicyAnswer, passages: list[Passage]
+    ) -> tuple[PolicyAnswer, list[Passage]]:
+        """A short question with no sure answer of its own, read with the previous one:
+        "周日有人接吗" after "客服电话多少", "how many days after buying?" after "do you price
+        match". Kept only when that finds the entry the previous answer quoted and the question
+        shares a word with it; "帮我订一张去上海的机票" after the hotline stays "don't know"."""
+        previous = turn.session.last_user_question()
+        quoted = previous_citations(turn.session)
+        if not previous or not quoted or not is_short(turn.text, turn.language):
+            return alone, passages
+        query = contextual_query(previous, turn.text)
+        found = await self._search(query)
+        answer = decide_answer(
+            turn.text, turn.language, found, self._thresholds, answered_before=quoted, asked=query
+        )
+        entry = answer.passage
+        if entry is None or entry.chunk_id not in quoted or not mentions(turn.text, entry):
+            return alone, passages
+        log.info("pipeline.follow_up", rewritten=True, elliptical=True, **turn.log_context)
+        return answer, found
 
     async def _search(self, query: str) -> list[Passage]:
         with observe_step("retrieve"):

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 
 from bot.app import Kefu
 from bot.dialogue.policy import Thresholds
+from bot.dialogue.session import Turn
 from bot.pipeline.knowledge import KnowledgeAnswer
+from bot.pipeline.replies import reply_payload
 from core.errors import KnowledgeError
+from core.types import OutgoingMessage
 from knowledge.types import Passage
 from tests.bot.pipeline.steps import make_turn, run
 
@@ -81,3 +84,26 @@ async def test_a_dead_vector_store_gets_one_apology_for_two_questions() -> None:
     turn = make_turn("How long is the warranty, and can I get an invoice?")
     [reply], _ = await run(step, turn)
     assert reply.custom["answer_kind"] == "error"
+
+
+async def after(step: KnowledgeAnswer, question: str, follow_up: str) -> OutgoingMessage:
+    """The reply to ``follow_up`` in a conversation where ``question`` was just answered."""
+    [first], _ = await run(step, make_turn(question))
+    turn = make_turn(follow_up)
+    turn.session.turns.extend(
+        [Turn("user", question), Turn("assistant", first.text, reply_payload(first))]
+    )
+    [reply], _ = await run(step, turn)
+    return reply
+
+
+async def test_a_short_question_with_no_answer_of_its_own_is_read_with_the_one_before(
+    kefu: Kefu,
+) -> None:
+    step = answerer(kefu)
+    # alone, "how many points make a yuan" found the shipping fees
+    reply = await after(step, "积分怎么用", "多少分抵一块钱")
+    assert reply.citations[0].doc_id == "membership-points-zh" and "100积分" in reply.text
+    # a question that shares nothing with the last answer is not made about it
+    unrelated = await after(step, "客服电话多少", "帮我订一张去上海的机票")
+    assert unrelated.custom["answer_kind"] == "dont_know"
