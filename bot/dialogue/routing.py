@@ -107,12 +107,15 @@ _RECOMMEND = re.compile(
 _ABOUT_THE_COMPANY = re.compile(
     r"你们|贵(公司|司|店)|公司|总部|老板|员工|"
     r"\b(your|the) (company|ceo|boss|owner|founder|headquarters|head office|offices?|staff|"
-    r"employees|team)\b|\bwhere are you (based|located)\b",
+    r"employees|team)\b|\bwhere are you (based|located)\b|"
+    r"\b(do|can|will|would) you (guys )?(take|accept|sell|ship|deliver|offer|support|provide|"
+    r"carry|stock|repair|fix|install|price match)\b",
     re.IGNORECASE,
 )
 """A question about the company rather than about the bot ("你们总部在哪", "what's your
-CEO's name"): the knowledge base answers it or says it does not know and offers a human;
-the chat line ("I'm the support bot ...") answers nothing."""
+CEO's name", "do you take bitcoin?": the shop's services): the knowledge base answers it or
+says it does not know and offers a human; the chat line ("I'm the support bot ...") answers
+nothing."""
 _GREETING_ONLY = re.compile(
     r"^\s*(hi|hello|hey|你好|您好|哈喽|嗨|在吗|在不在|早上好|晚上好)[\s!！,，.。~～]*"
     r"(there|guys|在吗|啊|呀)?[\s!！?？,，.。~～]*$",

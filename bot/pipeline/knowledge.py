@@ -79,7 +79,7 @@ class KnowledgeAnswer:
             answer = decide_answer(
                 said, turn.language, passages, self._thresholds, answered_before=before, asked=asked
             )
-            if question is None and asked == said and answer.kind is not AnswerKind.FAQ:
+            if question is None and asked == said and answer.kind is AnswerKind.PASSAGE:
                 answer, passages = await self._read_with_previous(turn, answer, passages)
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)
@@ -125,10 +125,12 @@ class KnowledgeAnswer:
     async def _read_with_previous(
         self, turn: Turn, alone: PolicyAnswer, passages: list[Passage]
     ) -> tuple[PolicyAnswer, list[Passage]]:
-        """A short question with no sure answer of its own, read with the previous one:
-        "周日有人接吗" after "客服电话多少", "how many days after buying?" after "do you price
-        match". Kept only when that finds the entry the previous answer quoted and the question
-        shares a word with it; "帮我订一张去上海的机票" after the hotline stays "don't know"."""
+        """A short question that alone finds only a passage, read with the previous one:
+        "how many days after buying?" after "do you price match" (alone: delivery times),
+        "多少分抵一块钱" after "积分怎么用" (alone: shipping fees). Kept only when that finds the
+        entry the previous answer quoted and the question shares a word with it. One that alone
+        finds nothing is left alone: "do you sell phone cases?" after a warranty answer shares
+        "phone" with it and is still not about it."""
         previous = turn.session.last_user_question()
         quoted = previous_citations(turn.session)
         if not previous or not quoted or not is_short(turn.text, turn.language):

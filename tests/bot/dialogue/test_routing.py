@@ -138,9 +138,16 @@ def test_a_question_about_the_company_taken_for_chat_goes_to_the_knowledge_base(
         ("你们总部在哪个城市", "zh"),
         ("what's your CEO's name", "en"),
         ("where are you based?", "en"),
+        ("do you take bitcoin?", "en"),  # the shop's services, not the bot's
+        ("can you guys repair a cracked screen", "en"),
     ]:
         assert knowledge_first(text, language, chat, session()), text  # type: ignore[arg-type]
-    for text, language in [("你是机器人吗", "zh"), ("what's your name", "en"), ("你们真棒", "zh")]:
+    for text, language in [
+        ("你是机器人吗", "zh"),
+        ("what's your name", "en"),
+        ("你们真棒", "zh"),
+        ("do you like music?", "en"),
+    ]:
         assert not knowledge_first(text, language, chat, session()), text  # type: ignore[arg-type]
 
 
