@@ -17,6 +17,7 @@ import jieba
 from bot.dialogue.questions import asked_for
 from bot.dialogue.scope import (
     asks_for_the_same,
+    asks_only,
     destinations,
     faq_answers_it,
     foreign_subject,
@@ -231,10 +232,12 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _terms(text: str) -> set[str]:
+    """The words that can tell two phrasings apart: not "多少" or "怎么" (every question asks
+    with them: "银卡要消费多少" is not closer to "满多少包邮" for sharing 多少)."""
     text = fold(text)
     words = set(_WORD.findall(text))
     words.update(t for t in jieba.lcut(text) if len(t.strip()) > 1)
-    return words
+    return {w for w in words if not asks_only(w)}
 
 
 def best_sentences(question: str, text: str, limit: int = 3) -> str:

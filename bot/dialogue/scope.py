@@ -312,6 +312,11 @@ def shares_a_term(question: str, text: str, ignoring: Collection[str] = ()) -> b
     )
 
 
+def asks_only(word: str) -> bool:
+    """Is ``word`` Chinese made of function characters only (多少, 怎么, 可以不)?"""
+    return _ALL_CJK.match(word) is not None and all(c in ZH_FUNCTION_CHARS for c in word)
+
+
 def subject_words(question: str) -> list[str]:
     """The question's content words, a Chinese compound kept whole (:func:`whole_words`)."""
     return _content(whole_words(question))

@@ -118,6 +118,22 @@ def test_an_alternative_phrasing_picks_its_faq_among_near_equal_hits() -> None:
     assert pick_passage("钱啥时候能退回来", [invoice, refund], "zh") is refund
 
 
+def test_sharing_only_a_question_word_does_not_make_a_phrasing_closer() -> None:
+    levels = dataclasses.replace(
+        faq(0.28, "zh", "满2000元为银卡会员，满8000元为金卡会员。", "levels"),
+        question="会员等级是怎么划分的？",
+        rank=1,
+    )
+    fees = dataclasses.replace(
+        faq(0.27, "zh", "订单满99元包邮。", "fees"),
+        question="运费怎么收？",
+        alternatives=("满多少包邮",),
+        rank=3,
+    )
+    # every question asks with 多少; "满多少包邮" is no closer to it for that
+    assert pick_passage("银卡要消费多少", [levels, fees], "zh") is levels
+
+
 def test_a_quote_is_about_the_question_when_the_entry_is_asked_that_way() -> None:
     # "来得及退不" shares no word with the answer, but the entry's alternative asks it so
     entry = dataclasses.replace(
