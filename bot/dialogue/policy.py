@@ -49,6 +49,13 @@ MATCH_MARGIN = 0.05
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])\s+")
 _WORD = re.compile(r"\w+")
+_BARE_VERDICT = re.compile(
+    r"^(yes|no|yep|nope|sure|of course|"
+    r"能|不能|可以|不可以|是的|是|不是|有|没有|支持|不支持|对|当然)[.。!！,，]?$",
+    re.IGNORECASE,
+)
+"""A sentence that only says yes or no: quoted from an entry that was not matched as *the*
+answer, "能。" would answer a question the entry was never asked ("手机可以贴膜吗")."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -242,8 +249,10 @@ def _terms(text: str) -> set[str]:
 
 def best_sentences(question: str, text: str, limit: int = 3) -> str:
     """Up to ``limit`` sentences of ``text`` that share the most words with the question,
-    in their original order, so the quote reads naturally."""
+    in their original order, so the quote reads naturally; not a bare "Yes." or "能。"."""
     sentences = split_sentences(text)
+    # a quote is evidence, not a verdict: the curated "能。" answered the FAQ's question
+    sentences = [s for s in sentences if not _BARE_VERDICT.match(s)] or sentences
     if len(sentences) <= limit:
         return " ".join(sentences) if sentences else text.strip()
     wanted = _terms(question)

@@ -190,3 +190,11 @@ def test_two_faq_entries_equally_likely_get_a_quote_not_a_curated_answer() -> No
     assert decide_answer(asked, "en", [how_to, clear], THRESHOLDS).kind is AnswerKind.FAQ
     apart = dataclasses.replace(postage, alternatives=("do i pay for the pickup",))
     assert decide_answer(asked, "en", [how_to, apart], THRESHOLDS).kind is AnswerKind.FAQ
+
+
+def test_a_quoted_passage_does_not_open_with_a_bare_yes() -> None:
+    text = "能。保修以订单记录为准，提供订单号即可。转送他人的商品同样可以保修。"
+    quoted = best_sentences("手机可以贴膜吗", text)
+    assert not quoted.startswith("能")  # "yes" answered the entry's own question, not this one
+    assert "订单记录" in quoted
+    assert best_sentences("do you ship abroad", "Yes. We ship to Japan.").startswith("We ship")
