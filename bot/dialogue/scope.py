@@ -357,7 +357,7 @@ def names_the_places(question: str, places: Collection[str], passage: Passage) -
     :func:`destinations`) and share the question's other content words? The shipping policy's
     contact section names Beijing ("Beijing time"), but "how long is shipping to Beijing" is
     not about it."""
-    text = " ".join((*passage.questions, passage.answer or passage.text))
+    text = _entry_text(passage)
     folded = fold(text)
     return all(place in folded for place in places) and shares_a_term(question, text, places)
 
@@ -365,10 +365,15 @@ def names_the_places(question: str, places: Collection[str], passage: Passage) -
 def mentions(question: str, passage: Passage) -> bool:
     """Does the entry (its phrasings and its text) share a content word of ``question``, or two
     of its one-character words (:func:`shares_characters`)?"""
-    text = " ".join((*passage.questions, passage.answer or passage.text))
+    text = _entry_text(passage)
     return bool(subject_words(question)) and (
         shares_a_term(question, text) or shares_characters(question, text)
     )
+
+
+def _entry_text(passage: Passage) -> str:
+    """An entry's phrasings and its text (a document passage has no phrasings)."""
+    return " ".join((*passage.questions, passage.answer or passage.text))
 
 
 def shares_characters(question: str, text: str, at_least: int = 2) -> bool:
