@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
+from itertools import accumulate
+from pathlib import Path
 
 import jieba
 import jieba.posseg
@@ -46,6 +48,13 @@ _EN_NAME = re.compile(
 _EN_ELSEWHERE = re.compile(
     r"\b(other|another) (shops?|stores?|sites?|websites?|retailers?)\b", re.IGNORECASE
 )
+OTHER_COMPANIES = tuple(
+    line.strip()
+    for line in Path(__file__).with_name("other_companies.txt").read_text("utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
+"""Shops, platforms, brands and couriers a question may name in lower case or in Chinese, where
+no capital letter shows a name (see the file)."""
 _EN_PLACE_BEFORE = re.compile(r"\b(in|to|into|near|around|within|outside)$", re.IGNORECASE)
 _ZH_TOWARDS = ("到", "在", "往", "去", "至")
 """What comes before a place a parcel goes to or a customer is in: 寄到北京, 我人在澳洲."""
@@ -155,7 +164,8 @@ def foreign_subject(question: str, passages: Sequence[Passage]) -> str | None:
 
 def _candidate_names(question: str) -> Iterable[str]:
     """Names the question gives: "X的退货政策" in Chinese, capitalised words in English (the
-    first word of a sentence only when possessive: "Amazon's")."""
+    first word of a sentence only when possessive: "Amazon's"), and any of
+    :data:`OTHER_COMPANIES`."""
     for match in _ZH_OWNER.finditer(question):
         name = match.group("name")
         if any(word in name for word in _ZH_SELF) or _ZH_NOT_IN_A_NAME & set(name):
@@ -175,6 +185,23 @@ def _candidate_names(question: str) -> Iterable[str]:
         name = " ".join(words)
         if name and name.casefold() not in _EN_COMMON:
             yield name
+    yield from listed_companies(question)
+
+
+def listed_companies(question: str) -> list[str]:
+    """The :data:`OTHER_COMPANIES` the question names, as it writes them: an English one as a
+    whole word in any case, a Chinese one as whole words of jieba's reading ("中通快递", not
+    "审核中通过")."""
+    cuts = {0, *accumulate(len(word) for word in jieba.lcut(question))}
+    named = []
+    for name in OTHER_COMPANIES:
+        if _ALL_CJK.match(name):
+            starts = (m.start() for m in re.finditer(re.escape(name), question))
+            if any(start in cuts and start + len(name) in cuts for start in starts):
+                named.append(name)
+        elif found := re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", question, re.IGNORECASE):
+            named.append(found.group(0))
+    return named
 
 
 def _relative_clause(name: str) -> bool:

@@ -76,6 +76,22 @@ def test_questions_about_another_company_get_dont_know() -> None:
     assert foreign_subject("Can I return a phone I bought at Walmart?", [returns]) == "Walmart"
 
 
+def test_a_known_brand_or_shop_is_another_company_in_any_case_or_sentence() -> None:
+    warranty = faq("How long is the warranty?", "All phones carry a one-year warranty.")
+    questions = {
+        "小米的手机保修多久": "小米",  # no 的 right before the policy word
+        "京东买的手机你们能修吗": "京东",  # where it was bought, not whose policy
+        "can i get my xiaomi phone fixed under warranty": "xiaomi",  # lower case
+        "能指定中通快递发货吗": "中通",
+    }
+    for question, name in questions.items():
+        assert foreign_subject(question, [warranty]) == name, question
+        assert decide_answer(question, "zh", [warranty], THRESHOLDS).kind is AnswerKind.DONT_KNOW
+    assert foreign_subject("审核中通过了吗", [warranty]) is None  # 中 + 通过, not 中通
+    couriers = faq("Which courier do you use?", "We ship with SF Express (顺丰) nationwide.")
+    assert foreign_subject("能用顺丰发货吗", [couriers]) is None  # a courier the shop names
+
+
 def test_a_place_is_not_another_company() -> None:
     times = faq("How long does delivery take?", "1-2 days to major cities, 2-4 days elsewhere.")
     for question in ("how long does delivery to Chengdu take", "my stuff in Guangzhou, when?"):
