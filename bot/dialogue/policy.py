@@ -19,6 +19,7 @@ from bot.dialogue.scope import (
     asks_for_the_same,
     asks_only,
     destinations,
+    echoes_a_phrasing,
     faq_answers_it,
     foreign_subject,
     names_no_subject,
@@ -212,11 +213,12 @@ def rival_faq(asked: str, best: Passage, passages: Sequence[Passage]) -> bool:
 def about_the_question(asked: str, passage: Passage, quote: str) -> bool:
     """Is a quote from ``passage`` about what was asked? It shares a content word with the
     question; or the FAQ entry is asked that way (its question or an alternative shares one, or
-    two one-character words: 坏, 换, 新) and the match is likely enough (``score`` >=
-    :data:`INDIRECT_MATCH`): a colloquial "还来得及退不" finds the returns entry through an
-    alternative, while "明天上海会下雨吗" must not get the next-day-delivery entry for sharing
-    "明天". A place something is sent to (:func:`~bot.dialogue.scope.destinations`) is a detail
-    the quote need not share."""
+    two one-character words: 坏, 换, 新; or the customer's words hold most of a phrasing:
+    "买了个手表不想要了，能退吗" holds "不想要了能退吗") and the match is likely enough
+    (``score`` >= :data:`INDIRECT_MATCH`): a colloquial "还来得及退不" finds the returns
+    entry through an alternative, while "明天上海会下雨吗" must not get the next-day-delivery
+    entry for sharing "明天". A place something is sent to
+    (:func:`~bot.dialogue.scope.destinations`) is a detail the quote need not share."""
     places = destinations(asked)
     if places and set(subject_words(asked)) <= places:
         # "寄到日本要多久" is about the entry that names Japan; "寄到北京要几天" asks only how
@@ -226,7 +228,11 @@ def about_the_question(asked: str, passage: Passage, quote: str) -> bool:
     if shares_a_term(asked, quote, ignoring=places):
         return True
     phrasings = "\n".join(passage.questions)
-    asked_that_way = shares_a_term(asked, phrasings) or shares_characters(asked, phrasings)
+    asked_that_way = (
+        shares_a_term(asked, phrasings)
+        or shares_characters(asked, phrasings)
+        or echoes_a_phrasing(asked, passage.questions)
+    )
     return bool(passage.questions) and asked_that_way and passage.score >= INDIRECT_MATCH
 
 

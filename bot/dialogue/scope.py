@@ -22,7 +22,7 @@ import jieba.posseg
 
 from bot.dialogue.questions import asked_for, without_asked_for
 from knowledge.folding import fold
-from knowledge.lexical import ZH_STOPWORDS, tokenize
+from knowledge.lexical import ZH_STOPWORDS, cjk_bigrams, tokenize
 from knowledge.types import Passage
 
 _CJK = r"[\u4e00-\u9fff]"
@@ -145,6 +145,8 @@ CJK_GAP = rf"{_CJK}?"
 _ALL_CJK = re.compile(rf"{_CJK}+$")
 PREFIX_MATCH = 5
 """English words sharing this many leading letters count as the same word (return/returned)."""
+ECHO_SHARE = 0.6
+ECHO_PAIRS = 3
 PHRASING_SHARE = 0.3
 """The least share of an FAQ phrasing's content words the customer must use for its curated
 answer ("会员怎么升级" uses a third of "钻石会员有什么特权"; a quarter is a coincidence)."""
@@ -413,6 +415,20 @@ def shares_characters(question: str, text: str, at_least: int = 2) -> bool:
     words += [p for w in words if invented(w) for p in pieces(w, folded)]
     single = {w for w in words if len(w) == 1 and _ALL_CJK.match(w)} - ZH_FUNCTION_CHARS
     return sum(w in folded for w in single) >= at_least
+
+
+def echoes_a_phrasing(question: str, phrasings: Iterable[str]) -> bool:
+    """Does the customer's Chinese hold most of one phrasing's character pairs (at least
+    :data:`ECHO_SHARE` of them, and :data:`ECHO_PAIRS`)? "买了个手表不想要了，能退吗" is the
+    alternative "不想要了能退吗" with the thing named, though its only words besides 手表 are
+    ones every question uses (想要, 能, 退)."""
+    asked = set(cjk_bigrams(question))
+    for phrasing in phrasings:
+        pairs = set(cjk_bigrams(phrasing))
+        shared = len(pairs & asked)
+        if shared >= ECHO_PAIRS and shared >= ECHO_SHARE * len(pairs):
+            return True
+    return False
 
 
 def whole_words(text: str) -> list[str]:

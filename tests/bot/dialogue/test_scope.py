@@ -255,6 +255,19 @@ def test_two_one_character_words_are_enough_to_ask_the_way_an_faq_is_asked() -> 
     assert weather.kind is AnswerKind.DONT_KNOW
 
 
+def test_a_question_holding_most_of_an_alternative_is_asked_that_way() -> None:
+    returns = faq(
+        "支持7天无理由退货吗？",
+        "支持。自签收之日起7天内，商品完好的可以申请无理由退货。",
+        ("不想要了能退吗", "退货期限 几天"),
+    )
+    answer = decide_answer("买了个手表不想要了，能退吗", "zh", [returns], THRESHOLDS)
+    assert answer.kind is AnswerKind.PASSAGE  # the alternative with the thing named
+    assert "7天" in answer.text
+    # sharing 能退吗 alone is not asking it that way: an annual fee is not goods returned
+    assert decide_answer("年费能退吗", "zh", [returns], THRESHOLDS).kind is AnswerKind.DONT_KNOW
+
+
 def _entry(chunk_id: str, question: str, answer: str, alternatives: tuple[str, ...]) -> Passage:
     return dataclasses.replace(
         faq(question, answer, alternatives), chunk_id=chunk_id, doc_id=chunk_id, score=0.85
