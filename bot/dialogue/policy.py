@@ -123,27 +123,55 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def pick_passage(question: str, passages: Sequence[Passage], language: Language) -> Passage | None:
+def pick_passage(
+    question: str,
+    passages: Sequence[Passage],
+    language: Language,
+    asked: str | None = None,
+    answered_before: Collection[str] = (),
+) -> Passage | None:
     """The passage to answer from.
 
     Calibrated scores crowd near 1 for several good hits, so among the near-best ones the
     customer's language wins, then the one that names the place the question sends something
-    to, then the FAQ whose question matches the customer's words best, then the fused ranking.
+    to, then, for a follow-up that names nothing new ("要几天"), the entry the previous answer
+    quoted (``answered_before``), then the FAQ whose question matches the customer's words
+    best, then the fused ranking.
     """
     if not passages:
         return None
     best_score = max(p.score for p in passages)
     near = [p for p in passages if p.score >= best_score - LANGUAGE_MARGIN]
     in_language = [p for p in near if passage_language(p) == language] or near
-    # "寄到日本要多久": the entry that names Japan, not the one for every mainland city
-    places = destinations(question)
-    naming = [p for p in in_language if places and names_the_places(question, places, p)]
+    naming = naming_the_places(asked or question, in_language, passages, answered_before)
     in_language = naming or in_language
+    if not subject_words(question):
+        in_language = [p for p in in_language if p.chunk_id in answered_before] or in_language
     matches = {p.chunk_id: question_match(question, p) for p in in_language}
     closest = max(matches.values())
     # a clearly closer wording wins; a hair's difference in word overlap leaves the ranking
     tied = [p for p in in_language if matches[p.chunk_id] >= closest - MATCH_MARGIN]
     return min(tied, key=lambda p: p.rank)
+
+
+def naming_the_places(
+    asked: str,
+    near: Sequence[Passage],
+    passages: Sequence[Passage],
+    answered_before: Collection[str],
+) -> list[Passage]:
+    """The near-best entries that name the places ``asked`` sends something to ("寄到日本要多久":
+    the entry that names Japan, not the one for every mainland city). A follow-up read with
+    the previous question keeps its place: "how long would it take" after "do you ship to
+    Japan" stays with the entry that answered for Japan (one of ``answered_before``), even when
+    the general delivery times score higher."""
+    places = destinations(asked)
+    if not places:
+        return []
+    naming = [p for p in near if names_the_places(asked, places, p)]
+    return naming or [
+        p for p in passages if p.chunk_id in answered_before and names_the_places(asked, places, p)
+    ]
 
 
 def decide_answer(
@@ -167,7 +195,7 @@ def decide_answer(
             (a follow-up read with the previous turn); what the answer must match.
     """
     asked = asked or question
-    best = pick_passage(question, passages, language)
+    best = pick_passage(question, passages, language, asked, answered_before)
     # "多少钱" alone names no topic: any entry that matches it matches by chance
     unknown = foreign_subject(asked, passages) or names_no_subject(asked)
     if best is None or best.score < thresholds.answer or unknown:

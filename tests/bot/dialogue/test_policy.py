@@ -198,3 +198,49 @@ def test_a_quoted_passage_does_not_open_with_a_bare_yes() -> None:
     assert not quoted.startswith("能")  # "yes" answered the entry's own question, not this one
     assert "订单记录" in quoted
     assert best_sentences("do you ship abroad", "Yes. We ship to Japan.").startswith("We ship")
+
+
+def _shipping(chunk_id: str, score: float, rank: int, question: str, answer: str) -> Passage:
+    entry = dataclasses.replace(faq(score, "en", answer, chunk_id), question=question, rank=rank)
+    return dataclasses.replace(entry, text=f"{question}\n{answer}")
+
+
+HOME = _shipping(
+    "times", 0.87, 1, "How long does delivery take?", "Delivery takes 1-2 days to major cities."
+)
+ABROAD = _shipping(
+    "abroad",
+    0.74,
+    2,
+    "Do you ship internationally?",
+    "Yes, we ship to Japan and Singapore; delivery takes 5-12 working days.",
+)
+
+
+def test_a_follow_up_keeps_the_place_the_previous_question_named() -> None:
+    asked = "do you ship to Japan how long would it take"
+    answer = decide_answer(
+        "how long would it take",
+        "en",
+        [HOME, ABROAD],
+        THRESHOLDS,
+        answered_before={"abroad"},
+        asked=asked,
+    )
+    assert answer.passage is ABROAD
+    assert "5-12 working days" in answer.text
+    # asked on its own, the general delivery times answer it
+    alone = decide_answer("how long does delivery take", "en", [HOME, ABROAD], THRESHOLDS)
+    assert alone.passage is HOME
+
+
+def test_a_follow_up_naming_nothing_new_stays_with_the_entry_just_quoted() -> None:
+    home = dataclasses.replace(HOME, language="zh", answer="发货后一线城市1-2天送达。")
+    abroad = dataclasses.replace(ABROAD, language="zh", score=0.85, answer="海外5-12个工作日送达。")
+    asked = "寄日本吗 要几天"  # no 到: 日本 is not read as where it goes
+    assert pick_passage("要几天", [home, abroad], "zh", asked, {"abroad"}) is abroad
+    assert pick_passage("要几天", [home, abroad], "zh", asked) is home
+    # one naming its own subject is ranked as any question is
+    assert (
+        pick_passage("退款要几天", [home, abroad], "zh", f"{asked} 退款要几天", {"abroad"}) is home
+    )
