@@ -58,6 +58,8 @@ no capital letter shows a name (see the file)."""
 _EN_PLACE_BEFORE = re.compile(r"\b(in|to|into|near|around|within|outside)$", re.IGNORECASE)
 _ZH_TOWARDS = ("到", "在", "往", "去", "至")
 """What comes before a place a parcel goes to or a customer is in: 寄到北京, 我人在澳洲."""
+_ZH_SENDING = frozenset("寄发送运邮")
+"""Verbs that take the place straight after them, without 到: 寄日本, 发新疆, 能发香港吗."""
 _EN_COMMON = frozenset({"i", "ok", "okay", "hi", "hello", "hey"})
 _EN_CONTRACTED = frozenset(
     {"what", "it", "that", "where", "who", "here", "there", "let", "how", "he", "she", "when"}
@@ -365,12 +367,13 @@ def destinations(question: str) -> frozenset[str]:
 
     Such a place is a detail of the question, not its subject: the delivery-times entry
     answers for every city it does not name ("一线城市1-2天"). Only a place jieba tags as one
-    (``ns``) right after 到/在/往/去/至, or a capitalised name after "to", "in", ...: 京东 in
-    "京东买的" is a shop and 北京 in "北京天气" the subject."""
+    (``ns``) right after 到/在/往/去/至 or a verb that sends (寄日本), or a capitalised name
+    after "to", "in", ...: 京东 in "京东买的" is a shop and 北京 in "北京天气" the subject."""
     places: set[str] = set()
     before = ""
     for word, flag in jieba.posseg.lcut(question):
-        if flag.startswith("ns") and len(word) > 1 and before.endswith(_ZH_TOWARDS):
+        towards = before.endswith(_ZH_TOWARDS) or before in _ZH_SENDING
+        if flag.startswith("ns") and len(word) > 1 and towards:
             places.add(fold(word))
             if len(before) == 2:  # the verb that sends it there: 发到, 送到, 运往
                 places.add(fold(before))
