@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
-from bot.dialogue.scope import names_no_subject
+from bot.dialogue.scope import holds_its_characters, mentions, names_no_subject, subject_words
 from core.text import Language
+from knowledge.types import Passage
 
 _ZH_MARKERS = ("那", "呢", "还有", "如果", "那么", "这个", "它")
 _EN_OPENERS = re.compile(
@@ -57,3 +59,15 @@ def _leans_back(text: str) -> bool:
 def contextual_query(previous_question: str, text: str) -> str:
     """The question to retrieve with when ``text`` follows up ``previous_question``."""
     return f"{previous_question} {text}"
+
+
+def goes_on_with(follow_up: str, previous: str, entry: Passage, quoted: Collection[str]) -> bool:
+    """Does a short question read with the previous one (``previous``) go on with ``entry``,
+    found that way? Either the entry is one the previous answer quoted (``quoted``) and the
+    question shares a word with it ("how many days after buying?" after the price-protection
+    answer), or the question names nothing itself and the entry is about the previous question
+    and holds the question's one-character words: "能退吗" after "礼品卡有哪些面额" is the entry
+    saying gift cards cannot be returned."""
+    if subject_words(follow_up):
+        return entry.chunk_id in quoted and mentions(follow_up, entry)
+    return mentions(previous, entry) and holds_its_characters(follow_up, entry)

@@ -22,6 +22,7 @@ from bot.dialogue.scope import (
     echoes_a_phrasing,
     faq_answers_it,
     foreign_subject,
+    holds_its_characters,
     names_no_subject,
     names_the_places,
     shares_a_term,
@@ -135,8 +136,9 @@ def pick_passage(
     Calibrated scores crowd near 1 for several good hits, so among the near-best ones the
     customer's language wins, then the one that names the place the question sends something
     to, then, for a follow-up that names nothing new ("要几天"), the entry the previous answer
-    quoted (``answered_before``), then the FAQ whose question matches the customer's words
-    best, then the fused ranking.
+    quoted (``answered_before``) when it holds the follow-up's one-character words (not for
+    "能退吗" after the gift-card entry, which never says 退), then the FAQ whose question
+    matches the customer's words best, then the fused ranking.
     """
     if not passages:
         return None
@@ -146,7 +148,12 @@ def pick_passage(
     naming = naming_the_places(asked or question, in_language, passages, answered_before)
     in_language = naming or in_language
     if not subject_words(question):
-        in_language = [p for p in in_language if p.chunk_id in answered_before] or in_language
+        going_on = [
+            p
+            for p in in_language
+            if p.chunk_id in answered_before and holds_its_characters(question, p)
+        ]
+        in_language = going_on or in_language
     matches = {p.chunk_id: question_match(question, p) for p in in_language}
     closest = max(matches.values())
     # a clearly closer wording wins; a hair's difference in word overlap leaves the ranking

@@ -414,10 +414,23 @@ def shares_characters(question: str, text: str, at_least: int = 2) -> bool:
     换 and 新 of "买的东西坏了，多少天内可以换新？"; one alone is a coincidence. A word jieba made
     up counts with its pieces: 分抵 in "多少分抵一块钱" is 分 and 抵."""
     folded = fold(text)
+    return sum(w in folded for w in _one_character_words(question, folded)) >= at_least
+
+
+def holds_its_characters(question: str, passage: Passage) -> bool:
+    """Does the entry (its phrasings and text) hold each one-character content word of
+    ``question``? "能退吗" after a question about gift cards asks whether they can be returned:
+    the gift-card entry, which never says 退, is not the one that answers it."""
+    folded = fold(_entry_text(passage))
+    return all(word in folded for word in _one_character_words(question, folded))
+
+
+def _one_character_words(question: str, folded: str) -> set[str]:
+    """The question's one-character Chinese words that are not function characters, with the
+    pieces of a word jieba made up (cut against ``folded``)."""
     words = whole_words(question)
     words += [p for w in words if invented(w) for p in pieces(w, folded)]
-    single = {w for w in words if len(w) == 1 and _ALL_CJK.match(w)} - ZH_FUNCTION_CHARS
-    return sum(w in folded for w in single) >= at_least
+    return {w for w in words if len(w) == 1 and _ALL_CJK.match(w)} - ZH_FUNCTION_CHARS
 
 
 def echoes_a_phrasing(question: str, phrasings: Iterable[str]) -> bool:

@@ -8,11 +8,16 @@ from dataclasses import replace
 
 import structlog
 
-from bot.dialogue.followup import contextual_query, is_follow_up, is_short, may_follow_up
+from bot.dialogue.followup import (
+    contextual_query,
+    goes_on_with,
+    is_follow_up,
+    is_short,
+    may_follow_up,
+)
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
 from bot.dialogue.questions import separate_questions
 from bot.dialogue.routing import answered_before, previous_citations
-from bot.dialogue.scope import mentions
 from bot.generation import generated_answer
 from bot.pipeline.replies import offer_human, render_answer
 from bot.pipeline.turn import Proceed, Replies, Turn
@@ -127,10 +132,11 @@ class KnowledgeAnswer:
     ) -> tuple[PolicyAnswer, list[Passage]]:
         """A short question that alone finds only a passage, read with the previous one:
         "how many days after buying?" after "do you price match" (alone: delivery times),
-        "多少分抵一块钱" after "积分怎么用" (alone: shipping fees). Kept only when that finds the
-        entry the previous answer quoted and the question shares a word with it. One that alone
-        finds nothing is left alone: "do you sell phone cases?" after a warranty answer shares
-        "phone" with it and is still not about it."""
+        "多少分抵一块钱" after "积分怎么用" (alone: shipping fees), "能退吗" after "礼品卡有哪些
+        面额" (alone: the general return policy). Kept only when that finds an entry the
+        conversation goes on with (:func:`~bot.dialogue.followup.goes_on_with`). One that
+        alone finds nothing is left alone: "do you sell phone cases?" after a warranty answer
+        shares "phone" with it and is still not about it."""
         previous = turn.session.last_user_question()
         quoted = previous_citations(turn.session)
         if not previous or not quoted or not is_short(turn.text, turn.language):
@@ -141,7 +147,7 @@ class KnowledgeAnswer:
             turn.text, turn.language, found, self._thresholds, answered_before=quoted, asked=query
         )
         entry = answer.passage
-        if entry is None or entry.chunk_id not in quoted or not mentions(turn.text, entry):
+        if entry is None or not goes_on_with(turn.text, previous, entry, quoted):
             return alone, passages
         log.info("pipeline.follow_up", rewritten=True, elliptical=True, **turn.log_context)
         return answer, found

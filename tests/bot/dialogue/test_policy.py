@@ -240,6 +240,8 @@ def test_a_follow_up_naming_nothing_new_stays_with_the_entry_just_quoted() -> No
     asked = "寄日本吗 要几天"  # no 到: 日本 is not read as where it goes
     assert pick_passage("要几天", [home, abroad], "zh", asked, {"abroad"}) is abroad
     assert pick_passage("要几天", [home, abroad], "zh", asked) is home
+    # "能退吗" asks what the quoted entry never says (退): the ranking decides
+    assert pick_passage("能退吗", [home, abroad], "zh", "寄日本吗 能退吗", {"abroad"}) is home
     # one naming its own subject is ranked as any question is
     assert (
         pick_passage("退款要几天", [home, abroad], "zh", f"{asked} 退款要几天", {"abroad"}) is home

@@ -107,3 +107,15 @@ async def test_a_short_question_with_no_answer_of_its_own_is_read_with_the_one_b
     # one that alone finds nothing is not made about the last answer for sharing a word
     unrelated = await after(step, "how long is the warranty", "do you sell phone cases?")
     assert unrelated.custom["answer_kind"] == "dont_know"
+
+
+async def test_a_question_naming_nothing_goes_on_with_what_was_asked_before(kefu: Kefu) -> None:
+    step = answerer(kefu)
+    # alone, "can it be returned" is the general 7-day policy; gift cards are the exception
+    reply = await after(step, "礼品卡有哪些面额", "能退吗")
+    assert reply.citations[0].doc_id == "returns-non-returnable-zh"
+    assert "礼品卡" in reply.text
+    # "how many days" after "do you post to Japan": the entry that answered for Japan
+    abroad = await after(step, "寄日本吗", "要几天")
+    assert abroad.citations[0].doc_id == "shipping-international-zh"
+    assert "5-12个工作日" in abroad.text
