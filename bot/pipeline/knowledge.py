@@ -26,7 +26,7 @@ from core.errors import KnowledgeError
 from core.events import AnswerKind
 from core.llm import ChatBackend
 from core.telemetry import observe_step
-from core.text import prompt_language
+from core.text import Language, prompt_language
 from core.types import OutgoingMessage
 from knowledge.rag_chain import rewrite_question
 from knowledge.types import Passage, Retriever
@@ -36,6 +36,18 @@ log = structlog.get_logger(__name__)
 
 def _kind(reply: OutgoingMessage) -> object:
     return reply.custom.get("answer_kind")
+
+
+def _may_lean_back(alone: PolicyAnswer, language: Language) -> bool:
+    """Is the answer a short question got alone worth checking against the previous question?
+    A quoted passage is (it may be another topic's), and so is finding nothing in Chinese:
+    "最多能抵多少" after "积分多少能抵一块钱". An English question that alone finds nothing
+    stays "don't know" unless it points back (read with the previous one before this):
+    "do you sell phone cases?" after a warranty answer shares "phone" with it, while a Chinese
+    compound (手机壳) stays whole and is not in that entry."""
+    return alone.kind is AnswerKind.PASSAGE or (
+        alone.kind is AnswerKind.DONT_KNOW and language == "zh"
+    )
 
 
 class KnowledgeAnswer:
@@ -84,7 +96,7 @@ class KnowledgeAnswer:
             answer = decide_answer(
                 said, turn.language, passages, self._thresholds, answered_before=before, asked=asked
             )
-            if question is None and asked == said and answer.kind is AnswerKind.PASSAGE:
+            if question is None and asked == said and _may_lean_back(answer, turn.language):
                 answer, passages = await self._read_with_previous(turn, answer, passages)
         except KnowledgeError:
             log.exception("pipeline.knowledge_unavailable", **turn.log_context)

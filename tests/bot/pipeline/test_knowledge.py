@@ -119,3 +119,14 @@ async def test_a_question_naming_nothing_goes_on_with_what_was_asked_before(kefu
     abroad = await after(step, "寄日本吗", "要几天")
     assert abroad.citations[0].doc_id == "shipping-international-zh"
     assert "5-12个工作日" in abroad.text
+
+
+async def test_a_short_chinese_question_finding_nothing_alone_is_read_with_the_one_before(
+    kefu: Kefu,
+) -> None:
+    step = answerer(kefu)
+    reply = await after(step, "积分多少能抵一块钱", "最多能抵多少")  # alone: nothing sure
+    assert reply.citations[0].doc_id == "membership-points-zh" and "20%" in reply.text
+    # a new subject the entry never names stays "don't know"
+    unrelated = await after(step, "积分多少能抵一块钱", "你们老板是谁")
+    assert unrelated.custom["answer_kind"] == "dont_know"
