@@ -42,9 +42,14 @@ I bought last month), 朋友送的会员, 网上下单的发票, 刚收到的发
 _ZH_ELSEWHERE = re.compile(r"别的店|别家|其他(店|平台|商家|网站)")
 _ZH_SELF = ("你们", "我们", "咱们", "您们", "你家", "贵店", "贵司", "这边", "自己", "我的", "星河")
 _EN_NAME = re.compile(
-    r"\b(?:[A-Z][a-zA-Z&+-]*|[a-z]+[A-Z][a-zA-Z]*)(?:\s+[A-Z][a-zA-Z&+-]*)*(?:'s)?(?!\w)"
+    r"(?<![A-Za-z0-9])(?:[A-Z][a-zA-Z&+-]*|[a-z]+[A-Z][a-zA-Z]*)(?:\s+[A-Z][a-zA-Z&+-]*)*"
+    r"(?:'s)?(?![A-Za-z0-9])"
 )
-"""Capitalised words ("Best Buy", "Amazon's") and brand-style camel case ("eBay", "iPhone")."""
+"""Capitalised words ("Best Buy", "Amazon's") and brand-style camel case ("eBay", "iPhone"),
+also right next to Chinese ("iPhone能退吗", "Zara的退货政策")."""
+_LOWER_CASE = re.compile("[a-z]")
+_LATIN_WORD = r"(?<![A-Za-z0-9.]){}(?![A-Za-z0-9])"
+"""A Latin-script word as a whole, also right next to Chinese ("OPPO的手机")."""
 _EN_ELSEWHERE = re.compile(
     r"\b(other|another) (shops?|stores?|sites?|websites?|retailers?)\b", re.IGNORECASE
 )
@@ -145,6 +150,7 @@ ABBREVIATION_CHARS = (2, 3)
 CJK_GAP = rf"{_CJK}?"
 """At most one Chinese character dropped between two kept ones of an abbreviation."""
 _ALL_CJK = re.compile(rf"{_CJK}+$")
+_CJK_RE = re.compile(_CJK)
 PREFIX_MATCH = 5
 """English words sharing this many leading letters count as the same word (return/returned)."""
 ECHO_SHARE = 0.6
@@ -168,8 +174,8 @@ def foreign_subject(question: str, passages: Sequence[Passage]) -> str | None:
 
 def _candidate_names(question: str) -> Iterable[str]:
     """Names the question gives: "X的退货政策" in Chinese, capitalised words in English (the
-    first word of a sentence only when possessive: "Amazon's"), and any of
-    :data:`OTHER_COMPANIES`."""
+    first word of an English sentence only when possessive: "Amazon's"; not capitals alone in
+    Chinese or in a question written all in capitals), and any of :data:`OTHER_COMPANIES`."""
     for match in _ZH_OWNER.finditer(question):
         name = match.group("name")
         if any(word in name for word in _ZH_SELF) or _ZH_NOT_IN_A_NAME & set(name):
@@ -177,6 +183,12 @@ def _candidate_names(question: str) -> Iterable[str]:
         if not _relative_clause(name):
             yield name
     for match in _EN_NAME.finditer(question):
+        if not _LOWER_CASE.search(match.group(0)) and (
+            _CJK_RE.search(question) or not _LOWER_CASE.search(question)
+        ):
+            # capitals alone name nothing in Chinese ("APP里怎么退", "VAT发票") or in a
+            # question written all in capitals ("HOW DO I RETURN SOMETHING")
+            continue
         words = match.group(0).removesuffix("'s").split()
         possessive = match.group(0).endswith("'s") and words[-1].casefold() not in _EN_CONTRACTED
         if not possessive and match.group(0).endswith("'s"):
@@ -184,8 +196,9 @@ def _candidate_names(question: str) -> Iterable[str]:
         before = question[: match.start()].rstrip()
         if _EN_PLACE_BEFORE.search(before) and not possessive:
             continue  # "delivery to Chengdu", "my stuff in Guangzhou": a place, not a company
-        if (not before or before.endswith((".", "?", "!"))) and not possessive:
-            words = words[1:]
+        opens = not before or before.endswith((".", "?", "!"))
+        if opens and not possessive and not _CJK_RE.search(question):
+            words = words[1:]  # capitalised as an English sentence's first word
         name = " ".join(words)
         if name and name.casefold() not in _EN_COMMON:
             yield name
@@ -203,7 +216,9 @@ def listed_companies(question: str) -> list[str]:
             starts = (m.start() for m in re.finditer(re.escape(name), question))
             if any(start in cuts and start + len(name) in cuts for start in starts):
                 named.append(name)
-        elif found := re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", question, re.IGNORECASE):
+        elif found := re.search(
+            rf"(?<![A-Za-z0-9.]){re.escape(name)}(?![A-Za-z0-9])", question, re.I
+        ):
             named.append(found.group(0))
     return named
 

@@ -92,6 +92,23 @@ def test_a_known_brand_or_shop_is_another_company_in_any_case_or_sentence() -> N
     assert foreign_subject("能用顺丰发货吗", [couriers]) is None  # a courier the shop names
 
 
+def test_a_latin_name_next_to_chinese_is_a_name_and_capitals_alone_are_not() -> None:
+    returns = faq(
+        "What is your return policy?", "Returns within 7 days. 7天无理由退货，App里申请。"
+    )
+    for question, name in (
+        ("Zara的退货政策", "Zara"),
+        ("iPhone能退吗", "iPhone"),
+        ("OPPO的手机", "OPPO"),
+    ):
+        assert foreign_subject(question, [returns]) == name, question
+    # an acronym in Chinese is a word, and a question in capitals names no one
+    for question in ("APP里怎么退货", "HOW DO I RETURN SOMETHING", "WHERE IS MY REFUND"):
+        assert foreign_subject(question, [returns]) is None, question
+    answer = decide_answer("HOW DO I RETURN SOMETHING", "en", [returns], THRESHOLDS)
+    assert answer.kind is not AnswerKind.DONT_KNOW
+
+
 def test_a_place_is_not_another_company() -> None:
     times = faq("How long does delivery take?", "1-2 days to major cities, 2-4 days elsewhere.")
     for question in ("how long does delivery to Chengdu take", "my stuff in Guangzhou, when?"):
