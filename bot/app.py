@@ -172,7 +172,10 @@ class Kefu:
         if dialogue is not None:
             steps.append(DialogueStep(dialogue))
         thresholds = Thresholds(faq=knowledge.faq_threshold, answer=knowledge.answer_threshold)
-        steps.append(KnowledgeAnswer(self.knowledge, thresholds, knowledge.top_k, self.llm))
+        products = self.understander.catalogue if self.understander is not None else None
+        steps.append(
+            KnowledgeAnswer(self.knowledge, thresholds, knowledge.top_k, self.llm, products)
+        )
         return steps
 
     def _dialogue_actions(self) -> DialogueActions | None:

@@ -222,6 +222,21 @@ class ProductCatalogue:
         """The names of catalogue products, English and Chinese."""
         return cls.from_names((p.sku, (p.name_en, p.name_zh)) for p in products)
 
+    def names_in(self, text: str) -> list[str]:
+        """The product names ``text`` uses, lower-cased ("aurora x1" in "My Aurora X1 broke"):
+        the shop's own products, which no question about them makes another company's."""
+        normal = normalize_text(text)
+        return [m.group(0) for pattern, _ in self.patterns for m in pattern.finditer(normal)]
+
+    def named_generically(self, text: str, word: str) -> str:
+        """``text`` (normalised) with each product name replaced by ``word``: "is the Aurora
+        Fold covered by warranty" is, to a knowledge base that never names it, "is the
+        product covered by warranty"."""
+        normal = normalize_text(text)
+        for pattern, _ in self.patterns:
+            normal = pattern.sub(word, normal)
+        return normal
+
     def find(self, text: str) -> tuple[list[str], str]:
         """SKUs mentioned in ``text`` (lower-cased, NFKC), longest names first, and the text
         with those names masked."""

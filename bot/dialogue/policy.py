@@ -189,6 +189,8 @@ def decide_answer(
     *,
     answered_before: Collection[str] = (),
     asked: str | None = None,
+    ours: Collection[str] = (),
+    curated: bool = True,
 ) -> PolicyAnswer:
     """Applies the answer policy to ranked passages (best first).
 
@@ -200,17 +202,23 @@ def decide_answer(
             follow-up changed are sent ("and for laptops?"), not the same answer again.
         asked: the question the passages were found with, when it was not ``question``
             (a follow-up read with the previous turn); what the answer must match.
+        ours: the shop's product names the question uses (lower-cased): not another
+            company's, though no passage names them.
+        curated: False when ``asked`` is the customer's question reworded (a product named
+            generically): then a curated FAQ answer would answer the rewording, so the
+            passage is quoted instead.
     """
     asked = asked or question
     best = pick_passage(question, passages, language, asked, answered_before)
     # "多少钱" alone names no topic: any entry that matches it matches by chance
-    unknown = foreign_subject(asked, passages) or names_no_subject(asked)
+    unknown = foreign_subject(asked, passages, ours) or names_no_subject(asked)
     if best is None or best.score < thresholds.answer or unknown:
         confidence = best.score if best else 0.0
         return PolicyAnswer(AnswerKind.DONT_KNOW, "", confidence=confidence)
     follow_up = best.chunk_id in answered_before
     if (
-        not follow_up
+        curated
+        and not follow_up
         and best.answer
         and best.score >= thresholds.faq
         and faq_answers_it(asked, best)

@@ -160,14 +160,18 @@ PHRASING_SHARE = 0.3
 answer ("会员怎么升级" uses a third of "钻石会员有什么特权"; a quarter is a coincidence)."""
 
 
-def foreign_subject(question: str, passages: Sequence[Passage]) -> str | None:
+def foreign_subject(
+    question: str, passages: Sequence[Passage], ours: Collection[str] = ()
+) -> str | None:
     """The other company, shop or brand the question is about, or None when it is about us
-    (or names nothing)."""
+    (or names nothing). A name is ours when what the knowledge base found uses it, or it
+    names one of our products (``ours``, lower-cased: "aurora x1" in "My Aurora X1 broke")."""
     if _ZH_ELSEWHERE.search(question) or _EN_ELSEWHERE.search(question):
         return "elsewhere"
     found = " ".join(p.text for p in passages).casefold()
     for name in _candidate_names(question):
-        if name.casefold() not in found:
+        folded = name.casefold()
+        if folded not in found and not any(own in folded or folded in own for own in ours):
             return name
     return None
 

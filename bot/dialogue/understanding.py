@@ -54,7 +54,7 @@ class Understander:
         frustration_threshold: float,
     ) -> None:
         self.classifier = classifier
-        self._catalogue = catalogue
+        self.catalogue = catalogue
         self._today = today
         self._frustration = frustration_threshold
 
@@ -65,7 +65,7 @@ class Understander:
         return Understanding(
             prediction=prediction,
             action=spec.action if spec else None,
-            entities=extract_entities(text, self._catalogue, self._today()),
+            entities=extract_entities(text, self.catalogue, self._today()),
             sentiment=score_sentiment(text, frustration_threshold=self._frustration),
         )
 
@@ -88,7 +88,7 @@ class Understander:
                 text, prediction, catalog, complete, unsure_below=refine_below
             )
         if entities:
-            found = await extract_entities_with_llm(text, self._catalogue, self._today(), complete)
+            found = await extract_entities_with_llm(text, self.catalogue, self._today(), complete)
         spec = catalog.get(prediction.name) if catalog and prediction.name else None
         return replace(
             understood,

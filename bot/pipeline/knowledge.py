@@ -4,10 +4,12 @@ know" with a human offered)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import replace
 
 import structlog
 
+from bot.dialogue.entities import ProductCatalogue, normalize_text
 from bot.dialogue.followup import (
     contextual_query,
     goes_on_with,
@@ -26,12 +28,15 @@ from core.errors import KnowledgeError
 from core.events import AnswerKind
 from core.llm import ChatBackend
 from core.telemetry import observe_step
-from core.text import Language, prompt_language
+from core.text import Language, detect_language, prompt_language
 from core.types import OutgoingMessage
 from knowledge.rag_chain import rewrite_question
 from knowledge.types import Passage, Retriever
 
 log = structlog.get_logger(__name__)
+
+GENERIC_PRODUCT: dict[Language, str] = {"zh": "商品", "en": "product"}
+"""What a product name becomes in a second search (:meth:`KnowledgeAnswer._search`)."""
 
 
 def _kind(reply: OutgoingMessage) -> object:
@@ -58,6 +63,8 @@ class KnowledgeAnswer:
         thresholds: calibrated scores for a curated FAQ answer and for any answer.
         top_k: how many passages to retrieve.
         llm: writes the answer from the passages, and resolves follow-ups, when configured.
+        products: the shop's product names: a question naming one ("Is the Aurora Fold
+            covered?") is about us, though the knowledge base never names it.
     """
 
     def __init__(
@@ -66,11 +73,13 @@ class KnowledgeAnswer:
         thresholds: Thresholds,
         top_k: int,
         llm: ChatBackend | None = None,
+        products: ProductCatalogue | None = None,
     ) -> None:
         self._knowledge = knowledge
         self._thresholds = thresholds
         self._top_k = top_k
         self._llm = llm
+        self._products = products or ProductCatalogue()
 
     async def __call__(self, turn: Turn, proceed: Proceed) -> Replies:
         corrected = await asyncio.to_thread(self._knowledge.corrected, turn.text)  # "warrenty"
@@ -90,12 +99,9 @@ class KnowledgeAnswer:
             if question is None:
                 passages, asked = await self._retrieve(turn)
             else:
-                asked = search_with or question
-                passages = await self._search(asked)
+                passages, asked = await self._search(search_with or question)
             before = answered_before(said, turn.language, turn.session) if question is None else ()
-            answer = decide_answer(
-                said, turn.language, passages, self._thresholds, answered_before=before, asked=asked
-            )
+            answer = self._decide(said, turn.language, passages, before, asked)
             if question is None and asked == said and _may_lean_back(answer, turn.language):
                 answer, passages = await self._read_with_previous(turn, answer, passages)
         except KnowledgeError:
@@ -154,25 +160,55 @@ class KnowledgeAnswer:
         if not previous or not quoted or not is_short(turn.text, turn.language):
             return alone, passages
         query = contextual_query(previous, turn.text)
-        found = await self._search(query)
-        answer = decide_answer(
-            turn.text, turn.language, found, self._thresholds, answered_before=quoted, asked=query
-        )
+        found, query = await self._search(query)
+        answer = self._decide(turn.text, turn.language, found, quoted, query)
         entry = answer.passage
         if entry is None or not goes_on_with(turn.text, previous, entry, quoted):
             return alone, passages
         log.info("pipeline.follow_up", rewritten=True, elliptical=True, **turn.log_context)
         return answer, found
 
-    async def _search(self, query: str) -> list[Passage]:
+    def _decide(
+        self,
+        said: str,
+        language: Language,
+        passages: list[Passage],
+        answered_before: Collection[str],
+        asked: str,
+    ) -> PolicyAnswer:
+        ours = self._products.names_in(f"{said} {asked}")
+        # "极光Fold能退吗" found as "商品能退吗" is quoted, not sent the curated answer
+        reworded = asked != said and bool(self._products.names_in(said))
+        return decide_answer(
+            said,
+            language,
+            passages,
+            self._thresholds,
+            answered_before=answered_before,
+            asked=asked,
+            ours=ours,
+            curated=not reworded,
+        )
+
+    async def _search(self, query: str) -> tuple[list[Passage], str]:
+        """The passages for ``query`` and the query that found them: when it names one of the
+        shop's products and finds nothing sure, the query with the product named generically
+        may find better ones (the knowledge base speaks of products, not of each by name)."""
         with observe_step("retrieve"):
             hits = await asyncio.to_thread(self._knowledge.search, query, self._top_k)
-        return list(hits)
+            best = max((p.score for p in hits), default=0.0)
+            word = GENERIC_PRODUCT[detect_language(query)]
+            generic = self._products.named_generically(query, word)
+            if best < self._thresholds.faq and generic != normalize_text(query):
+                others = await asyncio.to_thread(self._knowledge.search, generic, self._top_k)
+                if max((p.score for p in others), default=0.0) > best:
+                    return list(others), generic
+        return list(hits), query
 
     async def _retrieve(self, turn: Turn) -> tuple[list[Passage], str]:
         """The passages for this turn and the question they were found with (a follow-up is
         read with the previous question)."""
-        passages = await self._search(turn.text)
+        passages, found_with = await self._search(turn.text)
         previous = turn.session.last_user_question()
         best = max((p.score for p in passages), default=0.0)
         follow_up = is_follow_up(turn.text, turn.language) or (
@@ -181,7 +217,7 @@ class KnowledgeAnswer:
         # a follow-up ("平板呢") is read with the previous question even when it alone matches
         # something well: alone it matches whatever entry mentions its one word
         if not previous or (best >= self._thresholds.faq and not follow_up):
-            return passages, turn.text
+            return passages, found_with
         if self._llm is not None and (follow_up or best < self._thresholds.answer):
             # the model resolves "it"/"that one" the rules miss; it falls back to them itself
             query = await rewrite_question(
@@ -190,8 +226,8 @@ class KnowledgeAnswer:
         elif follow_up:
             query = contextual_query(previous, turn.text)
         else:
-            return passages, turn.text
+            return passages, found_with
         log.info("pipeline.follow_up", rewritten=query != turn.text, **turn.log_context)
         if query == turn.text:
-            return passages, turn.text
-        return await self._search(query), query
+            return passages, found_with
+        return await self._search(query)

@@ -227,3 +227,13 @@ async def test_a_failing_llm_leaves_the_rules_result() -> None:
     assert entities.order_numbers == ("DD20241101",)
     assert entities.dates == ("2024-11-11",)
     assert entities.source == "rules"
+
+
+def test_product_names_are_found_and_can_be_named_generically(
+    catalogue: ProductCatalogue,
+) -> None:
+    question = "Is the Aurora Fold covered by warranty?"
+    assert catalogue.names_in(question) == ["aurora fold"]
+    assert catalogue.named_generically(question, "product") == "is the product covered by warranty?"
+    assert catalogue.named_generically("轨道Book 16 Pro保修几年", "商品") == "商品保修几年"
+    assert catalogue.names_in("What is the Pixel 8 warranty?") == []  # not ours

@@ -130,3 +130,21 @@ async def test_a_short_chinese_question_finding_nothing_alone_is_read_with_the_o
     # a new subject the entry never names stays "don't know"
     unrelated = await after(step, "积分多少能抵一块钱", "你们老板是谁")
     assert unrelated.custom["answer_kind"] == "dont_know"
+
+
+async def test_a_question_naming_our_product_is_answered_and_another_brand_is_not(
+    kefu: Kefu,
+) -> None:
+    assert kefu.understander is not None
+    config = kefu.settings.knowledge
+    thresholds = Thresholds(faq=config.faq_threshold, answer=config.answer_threshold)
+    products = kefu.understander.catalogue
+    step = KnowledgeAnswer(kefu.knowledge, thresholds, config.top_k, products=products)
+    # the knowledge base never names the Aurora Fold: it is ours all the same, and a phone
+    [reply], _ = await run(step, make_turn("Is the Aurora Fold covered by warranty?"))
+    assert reply.custom["answer_kind"] == "passage"  # found reworded: quoted, not curated
+    assert reply.citations[0].doc_id == "warranty-period-en" and "1-year" in reply.text
+    [laptop], _ = await run(step, make_turn("轨道Book 16 Pro保修几年"))
+    assert laptop.citations[0].doc_id == "warranty-period-zh" and "2年" in laptop.text
+    [other], _ = await run(step, make_turn("What is the Pixel 8 warranty?"))
+    assert other.custom["answer_kind"] == "dont_know"
