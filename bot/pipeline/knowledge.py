@@ -197,7 +197,7 @@ class KnowledgeAnswer:
         with observe_step("retrieve"):
             hits = await asyncio.to_thread(self._knowledge.search, query, self._top_k)
             best = max((p.score for p in hits), default=0.0)
-            word = GENERIC_PRODUCT[detect_language(query)]
+            word = GENERIC_PRODUCT.get(detect_language(query), "product")
             generic = self._products.named_generically(query, word)
             if best < self._thresholds.faq and generic != normalize_text(query):
                 others = await asyncio.to_thread(self._knowledge.search, generic, self._top_k)
