@@ -155,6 +155,8 @@ PREFIX_MATCH = 5
 """English words sharing this many leading letters count as the same word (return/returned)."""
 ECHO_SHARE = 0.6
 ECHO_PAIRS = 3
+"""A question holding this share of an FAQ phrasing's Chinese character pairs, and at least
+this many, is asked that way (:func:`echoes_a_phrasing`)."""
 PHRASING_SHARE = 0.3
 """The least share of an FAQ phrasing's content words the customer must use for its curated
 answer ("会员怎么升级" uses a third of "钻石会员有什么特权"; a quarter is a coincidence)."""
@@ -220,9 +222,7 @@ def listed_companies(question: str) -> list[str]:
             starts = (m.start() for m in re.finditer(re.escape(name), question))
             if any(start in cuts and start + len(name) in cuts for start in starts):
                 named.append(name)
-        elif found := re.search(
-            rf"(?<![A-Za-z0-9.]){re.escape(name)}(?![A-Za-z0-9])", question, re.I
-        ):
+        elif found := re.search(_LATIN_WORD.format(re.escape(name)), question, re.IGNORECASE):
             named.append(found.group(0))
     return named
 
