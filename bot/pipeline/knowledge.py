@@ -20,6 +20,7 @@ from bot.dialogue.followup import (
 from bot.dialogue.policy import PolicyAnswer, Thresholds, decide_answer
 from bot.dialogue.questions import separate_questions
 from bot.dialogue.routing import answered_before, previous_citations
+from bot.dialogue.scope import subject_words
 from bot.generation import generated_answer
 from bot.pipeline.replies import offer_human, render_answer
 from bot.pipeline.turn import Proceed, Replies, Turn
@@ -35,8 +36,10 @@ from knowledge.types import Passage, Retriever
 
 log = structlog.get_logger(__name__)
 
-GENERIC_PRODUCT: dict[Language, str] = {"zh": "商品", "en": "product"}
-"""What a product name becomes in a second search (:meth:`KnowledgeAnswer._search`)."""
+GENERIC_PRODUCT: dict[Language, str] = {"zh": "它", "en": "it"}
+"""What a product name becomes in a second search (:meth:`KnowledgeAnswer._search`): a word
+that names nothing, so the rest of the question must match ("Aurora X1 好用吗" is not answered
+by any entry that says 商品)."""
 
 
 def _kind(reply: OutgoingMessage) -> object:
@@ -192,14 +195,16 @@ class KnowledgeAnswer:
 
     async def _search(self, query: str) -> tuple[list[Passage], str]:
         """The passages for ``query`` and the query that found them: when it names one of the
-        shop's products and finds nothing sure, the query with the product named generically
-        may find better ones (the knowledge base speaks of products, not of each by name)."""
+        shop's products and finds nothing sure, the query with the name replaced by "it" may
+        find better ones (the knowledge base speaks of products, not of each by name)."""
         with observe_step("retrieve"):
             hits = await asyncio.to_thread(self._knowledge.search, query, self._top_k)
             best = max((p.score for p in hits), default=0.0)
-            word = GENERIC_PRODUCT.get(detect_language(query), "product")
+            word = GENERIC_PRODUCT.get(detect_language(query), "it")
             generic = self._products.named_generically(query, word)
-            if best < self._thresholds.faq and generic != normalize_text(query):
+            # a bare "Aurora X1" asks nothing: "product" alone would find anything
+            asks = set(subject_words(generic)) - {word}
+            if best < self._thresholds.faq and generic != normalize_text(query) and asks:
                 others = await asyncio.to_thread(self._knowledge.search, generic, self._top_k)
                 if max((p.score for p in others), default=0.0) > best:
                     return list(others), generic
