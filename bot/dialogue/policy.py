@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import jieba
 
+from bot.dialogue.companies import foreign_subject
 from bot.dialogue.questions import asked_for
 from bot.dialogue.scope import (
     asks_for_the_same,
@@ -21,7 +22,6 @@ from bot.dialogue.scope import (
     destinations,
     echoes_a_phrasing,
     faq_answers_it,
-    foreign_subject,
     holds_its_characters,
     names_no_subject,
     names_the_places,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot.dialogue.companies import foreign_subject
 from bot.dialogue.policy import Thresholds, decide_answer
 from bot.dialogue.scope import (
     asks_what_the_faq_asks,
     destinations,
     faq_answers_it,
-    foreign_subject,
     shares_a_term,
     uncovered_terms,
 )
@@ -107,6 +107,19 @@ def test_a_latin_name_next_to_chinese_is_a_name_and_capitals_alone_are_not() -> 
         assert foreign_subject(question, [returns]) is None, question
     answer = decide_answer("HOW DO I RETURN SOMETHING", "en", [returns], THRESHOLDS)
     assert answer.kind is not AnswerKind.DONT_KNOW
+
+
+def test_days_holidays_languages_and_the_customers_own_name_are_not_companies() -> None:
+    times = faq("How long does delivery take?", "1-2 days to major cities, 2-4 days elsewhere.")
+    for question in (
+        "I ordered on Friday, when does it come?",
+        "Is delivery slower during Chinese New Year?",
+        "Do you deliver on Sundays?",
+        "My name is Li Wei and I want to know the delivery time",
+        "Hi, this is Tom. How long does delivery take?",
+    ):
+        assert foreign_subject(question, [times]) is None, question
+    assert foreign_subject("I'm Amy, does Walmart deliver faster?", [times]) == "Walmart"
 
 
 def test_a_place_is_not_another_company() -> None:
