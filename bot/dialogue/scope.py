@@ -108,7 +108,6 @@ ABBREVIATION_CHARS = (2, 3)
 CJK_GAP = rf"{_CJK}?"
 """At most one Chinese character dropped between two kept ones of an abbreviation."""
 _ALL_CJK = re.compile(rf"{_CJK}+$")
-_CJK_RE = re.compile(_CJK)
 PREFIX_MATCH = 5
 """English words sharing this many leading letters count as the same word (return/returned)."""
 ECHO_SHARE = 0.6

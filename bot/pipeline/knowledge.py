@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import structlog
 
-from bot.dialogue.entities import ProductCatalogue, normalize_text
+from bot.dialogue.entities import ProductCatalogue
 from bot.dialogue.followup import (
     contextual_query,
     goes_on_with,
@@ -179,9 +179,11 @@ class KnowledgeAnswer:
         answered_before: Collection[str],
         asked: str,
     ) -> PolicyAnswer:
-        ours = self._products.names_in(f"{said} {asked}")
-        # "极光Fold能退吗" found as "商品能退吗" is quoted, not sent the curated answer
-        reworded = asked != said and bool(self._products.names_in(said))
+        named = self._products.names_in(said)
+        ours = named if asked == said else [*named, *self._products.names_in(asked)]
+        # "Is the Aurora Fold covered?" found as "is it covered?" is quoted, not sent the
+        # curated answer
+        reworded = asked != said and bool(named)
         return decide_answer(
             said,
             language,
@@ -200,15 +202,21 @@ class KnowledgeAnswer:
         with observe_step("retrieve"):
             hits = await asyncio.to_thread(self._knowledge.search, query, self._top_k)
             best = max((p.score for p in hits), default=0.0)
-            word = GENERIC_PRODUCT.get(detect_language(query), "it")
-            generic = self._products.named_generically(query, word)
-            # a bare "Aurora X1" asks nothing: "product" alone would find anything
-            asks = set(subject_words(generic)) - {word}
-            if best < self._thresholds.faq and generic != normalize_text(query) and asks:
+            generic = self._without_product_names(query) if best < self._thresholds.faq else None
+            if generic is not None:
                 others = await asyncio.to_thread(self._knowledge.search, generic, self._top_k)
                 if max((p.score for p in others), default=0.0) > best:
                     return list(others), generic
         return list(hits), query
+
+    def _without_product_names(self, query: str) -> str | None:
+        """``query`` with the shop's product names replaced by "it", or None when it names
+        none, or nothing else: a bare "Aurora X1" asks nothing, and "it" alone finds anything."""
+        if not self._products.names_in(query):
+            return None
+        word = GENERIC_PRODUCT.get(detect_language(query), "it")
+        generic = self._products.named_generically(query, word)
+        return generic if set(subject_words(generic)) - {word} else None
 
     async def _retrieve(self, turn: Turn) -> tuple[list[Passage], str]:
         """The passages for this turn and the question they were found with (a follow-up is
